@@ -1,0 +1,142 @@
+// `lathe master INPUT... -o OUTDIR`: plan the jobs, pick the engine, master, print a table, write the report.
+#include <tbb/global_control.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+
+#include "cli/commands.hpp"
+#include "host/engine/engine.hpp"
+#include "host/errors.hpp"
+#include "host/io/atomic_file.hpp"
+#include "host/io/jobs.hpp"
+#include "host/master.hpp"
+#include "host/profile/profile.hpp"
+#include "host/report/report.hpp"
+
+namespace lathe::cli {
+namespace fs = std::filesystem;
+using namespace lathe::host;
+
+void print_error(const std::string& what) { std::cerr << "lathe: error: " << what << "\n"; }
+
+CLI::App* add_master(CLI::App& app, MasterArgs& a) {
+  CLI::App* cmd = app.add_subcommand("master", "Master audio files or folders into OUTDIR with a profile");
+  cmd->add_option("INPUT", a.inputs, "Audio files, or folders searched recursively (structure mirrored in OUTDIR)")
+      ->required();
+  cmd->add_option("-o,--output", a.out_dir, "Output folder (created if missing)")->required();
+  cmd->add_option("-p,--profile", a.profile, "Built-in profile name (see `lathe profiles`) or a .toml file")
+      ->capture_default_str();
+  cmd->add_option("-e,--engine", a.engine,
+                  "auto: the GPU when one works, else the CPU (says which); cpu; gpu: fail with exit 3 without one")
+      ->check(CLI::IsMember({"auto", "cpu", "gpu"}))
+      ->capture_default_str();
+  cmd->add_option("--format", a.format, "Output container, overriding the profile's delivery")
+      ->check(CLI::IsMember({"wav", "flac", "aiff"}));
+  cmd->add_option("--bits", a.bits, "Output word length, overriding the profile's delivery (16/24 are dithered)")
+      ->check(CLI::IsMember({"16", "24", "32f"}));
+  cmd->add_option("--threads", a.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--report", a.report, "Write a JSON report of the run to this file");
+  cmd->add_flag("--overwrite", a.overwrite, "Replace outputs that already exist (never an input)");
+  cmd->add_flag("-q,--quiet", a.quiet, "Print only errors and the summary");
+  return cmd;
+}
+
+namespace {
+
+std::unique_ptr<Engine> choose_engine(const std::string& choice) {
+  if (choice == "cpu") return make_cpu_engine();
+  if (choice == "gpu") return make_cuda_engine();  // GpuError -> exit 3 in main
+  if (const std::string why = gpu_unavailable_reason(); !why.empty()) {
+    std::cerr << "lathe: engine auto: " << why << "; using the CPU engine\n";
+    return make_cpu_engine();
+  }
+  try {
+    return make_cuda_engine();
+  } catch (const GpuError& e) {
+    std::cerr << "lathe: engine auto: GPU unusable (" << e.what() << "); using the CPU engine\n";
+    return make_cpu_engine();
+  }
+}
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+void print_row(const TrackReport& r) {
+  const std::string peak = std::isfinite(r.input_peak_dbfs) ? fixed(r.input_peak_dbfs, 1) : "-inf";
+  char line[512];
+  std::snprintf(line, sizeof line, "%-7s %7s %3s %9s %7s %7s  ", r.ok ? "written" : "FAILED",
+                r.rate_hz ? std::to_string(r.rate_hz).c_str() : "-", r.channels ? std::to_string(r.channels).c_str() : "-",
+                r.rate_hz ? format_time(r.duration_s).c_str() : "-", r.rate_hz ? peak.c_str() : "-",
+                r.rate_hz ? std::to_string(r.clipped_samples).c_str() : "-");
+  std::cout << line << r.input << (r.ok ? "  ->  " + r.output : "") << "\n" << std::flush;
+}
+
+}  // namespace
+
+int run_master(const MasterArgs& a) {
+  Profile profile = load_profile(a.profile);  // ProfileError -> exit 2
+  MasterOptions options;
+  options.overwrite = a.overwrite;
+  if (!a.format.empty())
+    options.format = a.format == "flac" ? OutputFormat::kFlac : a.format == "aiff" ? OutputFormat::kAiff : OutputFormat::kWav;
+  if (!a.bits.empty())
+    options.bits = a.bits == "16" ? SampleBits::k16 : a.bits == "24" ? SampleBits::k24 : SampleBits::kFloat32;
+  const OutputFormat format = options.format.value_or(profile.delivery.format);
+  const SampleBits bits = options.bits.value_or(profile.delivery.bits);
+  check_format_supported(format, bits);  // UsageError -> exit 2
+
+  // The output root must exist and be writable before anything starts.
+  const fs::path out_dir(a.out_dir);
+  std::error_code ec;
+  fs::create_directories(out_dir, ec);
+  if (ec || !fs::is_directory(out_dir) || ::access(out_dir.c_str(), W_OK | X_OK) != 0)
+    throw OutputError("cannot write to output folder " + out_dir.string() + (ec ? ": " + ec.message() : ""),
+                      "choose an output folder you can write to (-o)");
+
+  std::unique_ptr<tbb::global_control> threads;
+  if (a.threads > 0)
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(a.threads));
+  std::unique_ptr<Engine> engine = choose_engine(a.engine);
+
+  JobPlan plan = plan_jobs(a.inputs, out_dir, format);
+  for (const auto& p : plan.problems) print_error(p.input + ": " + p.message);
+  std::vector<std::unique_ptr<TrackIo>> tracks;
+  for (const auto& job : plan.jobs) tracks.push_back(make_file_track(job));
+
+  if (!a.quiet) {
+    std::cout << "lathe " LATHE_VERSION ": " << tracks.size() << " track(s), profile '" << profile.name << "' ("
+              << profile.source << "), " << to_string(format) << " " << to_string(bits) << "-bit, engine "
+              << engine->description() << "\n";
+    std::cout << "status     rate  ch  duration  peakdB clipped  track\n";
+  }
+  const MasterResult result = master_tracks(tracks, profile, *engine, options, [&](const TrackReport& r) {
+    if (!a.quiet) print_row(r);
+    if (!r.ok) print_error(r.input + ": " + r.error);
+  });
+
+  const int failed = result.failed() + static_cast<int>(plan.problems.size());
+  const int written = static_cast<int>(result.tracks.size()) - result.failed();
+  std::cout << written << " written, " << failed << " failed; " << fixed(result.audio_seconds, 1) << " s of audio in "
+            << fixed(result.wall_seconds, 2) << " s ("
+            << fixed(result.wall_seconds > 0 ? result.audio_seconds / result.wall_seconds : 0.0, 1)
+            << "x real time) on " << result.engine << "\n";
+
+  if (!a.report.empty()) {
+    nlohmann::json j = make_report(result, profile, format, bits);
+    for (const auto& p : plan.problems)
+      j["tracks"].push_back({{"input", p.input}, {"status", "failed"}, {"error", p.message}});
+    j["summary"]["failed"] = failed;
+    j["summary"]["tracks"] = static_cast<int>(result.tracks.size() + plan.problems.size());
+    write_text_atomically(a.report, j.dump(2) + "\n");
+  }
+  return failed > 0 ? kExitSomeFailed : kExitOk;
+}
+
+}  // namespace lathe::cli

@@ -1,0 +1,49 @@
+// Subcommands of the lathe CLI: each file parses its options, calls host/, prints, and picks the exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lathe::cli {
+
+// Exit codes (README "Exit codes", `lathe --help`).
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitSomeFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitEngineUnavailable = 3;
+
+struct MasterArgs {
+  std::vector<std::string> inputs;
+  std::string out_dir;
+  std::string profile = "default";
+  std::string engine = "auto";
+  std::string format;
+  std::string bits;
+  int threads = 0;
+  std::string report;
+  bool overwrite = false;
+  bool quiet = false;
+};
+CLI::App* add_master(CLI::App& app, MasterArgs& args);
+int run_master(const MasterArgs& args);
+
+struct ProfilesArgs {
+  std::string show;
+};
+CLI::App* add_profiles(CLI::App& app, ProfilesArgs& args);
+int run_profiles(const ProfilesArgs& args);
+
+struct DemoArgs {
+  std::string out_dir = "demo-in";
+  bool overwrite = true;
+};
+CLI::App* add_demo(CLI::App& app, DemoArgs& args);
+int run_demo(const DemoArgs& args);
+
+// "lathe: error: <what>" on stderr.
+void print_error(const std::string& what);
+
+}  // namespace lathe::cli

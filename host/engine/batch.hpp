@@ -1,0 +1,30 @@
+// A batch: the next segment of many tracks, laid out as planar blocks in one flat buffer (DESIGN.md section 1).
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "kernels/block.hpp"
+
+namespace lathe::host {
+
+// Delivery word length: 16 or 24-bit PCM (dithered and quantised to int32 left-justified), or 32-bit float.
+enum class SampleBits { k16 = 16, k24 = 24, kFloat32 = 32 };
+
+struct BlockBatch {
+  std::vector<float> samples;                  // all blocks, back to back
+  std::vector<std::int32_t> quantised;         // same layout; filled by the dither stage for PCM delivery
+  std::vector<kernels::Block> blocks;          // one per (track, channel) of this segment
+  std::vector<std::uint64_t> clipped_samples;  // per slot: samples clamped at quantisation (accumulated)
+  int slots = 0;                               // number of tracks in the batch
+  SampleBits bits = SampleBits::k24;
+  bool quantised_valid = false;                // set once a stage has filled `quantised`
+
+  // Adds `length` samples of `channel` of the track in `slot`; returns a pointer to fill.
+  float* add_block(std::uint32_t slot, std::uint32_t channel, std::int64_t start_sample, std::int64_t length,
+                   std::uint64_t track_key);
+  void clear();  // keeps capacity
+  std::int64_t total_samples() const { return static_cast<std::int64_t>(samples.size()); }
+};
+
+}  // namespace lathe::host

@@ -1,0 +1,82 @@
+// The CPU engine: oneTBB loops over the kernels of kernels/, one task per fixed chunk of a block. The chunk
+// split never changes a result (elementwise kernels; integer counters), so TBB's scheduling is free.
+#include <tbb/blocked_range.h>
+#include <tbb/info.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <atomic>
+
+#include "host/engine/engine.hpp"
+#include "kernels/gain.hpp"
+
+namespace lathe::host {
+namespace {
+
+// (block index, chunk index) pairs flattened, so one parallel_for covers the whole batch.
+struct ChunkMap {
+  std::vector<std::pair<std::uint32_t, std::int64_t>> chunks;  // block, first sample within the block
+  void build(const std::vector<kernels::Block>& blocks) {
+    chunks.clear();
+    for (std::size_t b = 0; b < blocks.size(); ++b)
+      for (std::int64_t s = 0; s < blocks[b].length_samples; s += kernels::kChunkSamples)
+        chunks.emplace_back(static_cast<std::uint32_t>(b), s);
+  }
+};
+
+class CpuEngine final : public Engine {
+ public:
+  std::string kind() const override { return "cpu"; }
+  std::string description() const override {
+    return "cpu (oneTBB, " + std::to_string(tbb::this_task_arena::max_concurrency()) + " threads)";
+  }
+
+  void load(BlockBatch& batch) override {
+    batch_ = &batch;
+    map_.build(batch.blocks);
+    batch.clipped_samples.assign(static_cast<std::size_t>(batch.slots), 0);
+  }
+  void store(BlockBatch&) override {}
+  void synchronize() override {}
+
+  void apply_gain(std::span<const float> gain_per_slot) override {
+    for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
+      kernels::gain_apply(batch_->samples.data() + blk.offset + first, count, gain_per_slot[blk.slot]);
+    });
+  }
+
+  void quantise(const kernels::QuantiseParams& params) override {
+    batch_->quantised.resize(batch_->samples.size());
+    for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
+      const std::int64_t clamped = kernels::quantise_block(
+          batch_->samples.data() + blk.offset + first, batch_->quantised.data() + blk.offset + first, count,
+          blk.start_sample + first, blk.track_key, blk.channel, params);
+      if (clamped != 0)
+        std::atomic_ref<std::uint64_t>(batch_->clipped_samples[blk.slot])
+            .fetch_add(static_cast<std::uint64_t>(clamped), std::memory_order_relaxed);
+    });
+    batch_->quantised_valid = true;
+  }
+
+ private:
+  template <class Fn>
+  void for_each_chunk(Fn&& fn) {
+    const auto& blocks = batch_->blocks;
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, map_.chunks.size()), [&](const auto& range) {
+      for (std::size_t c = range.begin(); c != range.end(); ++c) {
+        const auto [b, first] = map_.chunks[c];
+        const kernels::Block& blk = blocks[b];
+        fn(blk, first, std::min(kernels::kChunkSamples, blk.length_samples - first));
+      }
+    });
+  }
+
+  BlockBatch* batch_ = nullptr;
+  ChunkMap map_;
+};
+
+}  // namespace
+
+std::unique_ptr<Engine> make_cpu_engine() { return std::make_unique<CpuEngine>(); }
+
+}  // namespace lathe::host

@@ -1,0 +1,50 @@
+// An Engine runs the per-sample kernels of kernels/ over a batch: the CPU engine with oneTBB, the CUDA engine
+// on a GPU. Both map the same LATHE_HD functions onto threads in the same decomposition, so their results are
+// bit-identical (DESIGN.md section 2). Stages call the operations below; they never know which engine runs.
+//
+// Call order per batch: load(batch), any number of operations, store(batch). Not thread-safe: one batch at a
+// time per engine object.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "host/engine/batch.hpp"
+#include "kernels/dither.hpp"
+
+namespace lathe::host {
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  // "cpu" or "gpu".
+  virtual std::string kind() const = 0;
+  // Human description: "cpu (oneTBB, 2 threads)", "gpu (NVIDIA H100 80GB HBM3, CUDA 13.0)".
+  virtual std::string description() const = 0;
+
+  // Makes the batch's samples and blocks resident for the operations that follow.
+  virtual void load(BlockBatch& batch) = 0;
+  // Copies results back: `samples`, and `quantised` plus clip counters when a quantise ran.
+  virtual void store(BlockBatch& batch) = 0;
+  // Waits until queued work is done (used for per-stage timing).
+  virtual void synchronize() = 0;
+
+  // samples *= gain_per_slot[block.slot]
+  virtual void apply_gain(std::span<const float> gain_per_slot) = 0;
+  // quantised = dither + quantise(samples); per-slot clip counts are added to the batch's counters on store().
+  virtual void quantise(const kernels::QuantiseParams& params) = 0;
+};
+
+enum class EngineChoice { kAuto, kCpu, kGpu };
+
+// Why no GPU engine can be made, or empty when one can. Never throws.
+std::string gpu_unavailable_reason();
+// Name and details of the first GPU, or empty.
+std::string gpu_description();
+
+std::unique_ptr<Engine> make_cpu_engine();
+// Throws GpuError (with the reason) when no usable GPU exists or lathe was built without CUDA.
+std::unique_ptr<Engine> make_cuda_engine(int device = 0);
+
+}  // namespace lathe::host

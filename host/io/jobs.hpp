@@ -1,0 +1,33 @@
+// From the command line's INPUT... and OUTDIR to a list of (input file, output file) jobs.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "host/io/audio_writer.hpp"
+
+namespace lathe::host {
+
+struct Job {
+  std::filesystem::path input;
+  std::filesystem::path output;
+};
+
+struct PlanProblem {
+  std::string input;    // as the user gave it, or the file found in a folder
+  std::string message;  // "what (what to do)"
+};
+
+struct JobPlan {
+  std::vector<Job> jobs;
+  std::vector<PlanProblem> problems;  // inputs that will not be processed
+};
+
+// Files map to OUTDIR/<name>.<ext>; folders are searched recursively for audio files (by extension; hidden files,
+// lathe's temporary files and OUTDIR itself are skipped) and their structure is mirrored under OUTDIR. Output
+// paths always stay inside OUTDIR. Refused, as problems: missing inputs, an output that would be an input, two
+// inputs that map to the same output.
+JobPlan plan_jobs(const std::vector<std::string>& inputs, const std::filesystem::path& out_dir, OutputFormat format);
+
+}  // namespace lathe::host

@@ -1,0 +1,328 @@
+#include "host/master.hpp"
+
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "host/errors.hpp"
+#include "host/io/audio_reader.hpp"
+#include "host/io/audio_writer.hpp"
+#include "host/util/sha256.hpp"
+#include "kernels/dither.hpp"
+
+namespace lathe::host {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+class FileTrack final : public TrackIo {
+ public:
+  explicit FileTrack(Job job) : job_(std::move(job)) {}
+  std::string name() const override { return job_.input.string(); }
+  std::string output_name() const override { return job_.output.string(); }
+  AudioInfo open_input() override {
+    reader_ = std::make_unique<AudioReader>(job_.input);
+    return reader_->info();
+  }
+  std::int64_t read_interleaved(float* out, std::int64_t max_frames) override {
+    return reader_->read_interleaved(out, max_frames);
+  }
+  void rewind() override {
+    // Re-opening is valid for every format libsndfile reads, seekable or not.
+    reader_.reset();
+    reader_ = std::make_unique<AudioReader>(job_.input);
+  }
+  void open_output(const WriterSpec& spec, bool overwrite) override {
+    std::error_code ec;
+    const auto folder = job_.output.parent_path();
+    if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+    if (ec)
+      throw OutputError("cannot create output folder " + folder.string() + ": " + ec.message(),
+                        "choose an output folder you can write to");
+    writer_ = std::make_unique<AudioWriter>(job_.output, spec, overwrite);
+  }
+  void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) override {
+    writer_->write_pcm(planar, frames);
+  }
+  void write_float(const std::vector<const float*>& planar, std::int64_t frames) override {
+    writer_->write_float(planar, frames);
+  }
+  void commit() override {
+    writer_->commit();
+    writer_.reset();
+    reader_.reset();
+  }
+  void abandon() override {
+    writer_.reset();  // removes the temporary file
+    reader_.reset();
+  }
+
+ private:
+  Job job_;
+  std::unique_ptr<AudioReader> reader_;
+  std::unique_ptr<AudioWriter> writer_;
+};
+
+// What the analysis pass learns about a track before its chain runs.
+struct Analysis {
+  AudioInfo info;
+  std::int64_t frames = 0;
+  std::uint64_t key = 0;
+  double peak = 0;
+};
+
+std::string hex64(std::uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Reads the whole track once in bounded segments: counts frames, checks every sample is finite, measures the
+// sample peak and hashes the decoded audio (the dither key: same audio, same noise, in any batch).
+Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
+  Analysis a;
+  a.info = io.open_input();
+  const auto channels = static_cast<std::size_t>(a.info.channels);
+  std::vector<float> buf(static_cast<std::size_t>(segment_frames) * channels);
+  ContentHash64 hash;
+  float peak = 0.0f;
+  for (;;) {
+    const std::int64_t got = io.read_interleaved(buf.data(), segment_frames);
+    if (got <= 0) break;
+    const std::size_t n = static_cast<std::size_t>(got) * channels;
+    for (std::size_t i = 0; i < n; ++i) {
+      const float x = buf[i];
+      if (!std::isfinite(x)) {
+        const std::int64_t frame = a.frames + static_cast<std::int64_t>(i / channels);
+        throw InputError(std::string(std::isnan(x) ? "NaN" : "infinite") + " sample at " +
+                             format_time(static_cast<double>(frame) / a.info.rate_hz) + " (sample " +
+                             std::to_string(frame) + ", channel " + std::to_string(i % channels + 1) + ")",
+                         "repair or re-export the file; lathe refuses non-finite audio");
+      }
+      peak = std::max(peak, std::fabs(x));
+    }
+    hash.update(buf.data(), n * sizeof(float));
+    a.frames += got;
+  }
+  if (a.frames == 0) throw InputError("no audio: the file holds 0 samples", "nothing to master; remove it");
+  if (a.info.frames > 0 && a.frames < a.info.frames)
+    throw InputError("truncated: the header declares " + std::to_string(a.info.frames) + " frames but only " +
+                         std::to_string(a.frames) + " could be decoded",
+                     "the file is damaged; re-export or re-copy it");
+  a.key = kernels::mix64(hash.value() ^ (static_cast<std::uint64_t>(a.info.rate_hz) << 8) ^
+                         static_cast<std::uint64_t>(a.info.channels));
+  a.peak = peak;
+  io.rewind();
+  return a;
+}
+
+// A track being processed: its place in `tracks`, what analysis found, how far the chain has got.
+struct Active {
+  std::size_t index;
+  Analysis analysis;
+  std::int64_t done_frames = 0;
+  std::int64_t seg_frames = 0;       // frames in the current batch
+  std::vector<float> staging;        // interleaved segment as read
+  std::string error;                 // set when the track fails mid-way
+};
+
+}  // namespace
+
+std::unique_ptr<TrackIo> make_file_track(const Job& job) { return std::make_unique<FileTrack>(job); }
+
+int MasterResult::failed() const {
+  return static_cast<int>(std::count_if(tracks.begin(), tracks.end(), [](const TrackReport& t) { return !t.ok; }));
+}
+
+std::string format_time(double seconds) {
+  if (!(seconds >= 0)) seconds = 0;
+  const auto ms_total = static_cast<long long>(std::llround(seconds * 1000.0));
+  const long long h = ms_total / 3600000, m = (ms_total / 60000) % 60, s = (ms_total / 1000) % 60, ms = ms_total % 1000;
+  char buf[48];
+  if (h > 0)
+    std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld.%03lld", h, m, s, ms);
+  else
+    std::snprintf(buf, sizeof buf, "%lld:%02lld.%03lld", m, s, ms);
+  return buf;
+}
+
+MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile, Engine& engine,
+                           const MasterOptions& options, const std::function<void(const TrackReport&)>& on_track_done) {
+  const auto t_start = Clock::now();
+  MasterResult result;
+  result.engine = engine.description();
+  result.tracks.resize(tracks.size());
+  for (std::size_t i = 0; i < tracks.size(); ++i) {
+    result.tracks[i].input = tracks[i]->name();
+    result.tracks[i].output = tracks[i]->output_name();
+  }
+  const OutputFormat format = options.format.value_or(profile.delivery.format);
+  const SampleBits bits = options.bits.value_or(profile.delivery.bits);
+  check_format_supported(format, bits);
+  const std::int64_t seg = std::max<std::int64_t>(1, options.segment_frames);
+  const std::size_t width = static_cast<std::size_t>(std::max(1, options.batch_tracks));
+
+  auto finish = [&](std::size_t index, const std::string& error) {
+    TrackReport& r = result.tracks[index];
+    r.ok = error.empty();
+    r.error = error;
+    if (r.ok) result.audio_seconds += r.duration_s;
+    if (on_track_done) on_track_done(r);
+  };
+
+  std::vector<Active> active;
+  std::size_t next = 0;
+  BlockBatch batch;
+  batch.bits = bits;
+  double t_decode = 0, t_analysis = 0, t_encode = 0;
+
+  while (true) {
+    // Admit tracks into free slots: analyse them side by side, then start their outputs.
+    if (active.size() < width && next < tracks.size()) {
+      const std::size_t take = std::min(width - active.size(), tracks.size() - next);
+      std::vector<Active> admitted(take);
+      const auto t0 = Clock::now();
+      tbb::parallel_for(std::size_t{0}, take, [&](std::size_t k) {
+        Active& a = admitted[k];
+        a.index = next + k;
+        TrackIo& io = *tracks[a.index];
+        TrackReport& r = result.tracks[a.index];
+        try {
+          a.analysis = analyse(io, seg);
+          const AudioInfo& info = a.analysis.info;
+          r.rate_hz = info.rate_hz;
+          r.channels = info.channels;
+          r.frames = a.analysis.frames;
+          r.duration_s = static_cast<double>(a.analysis.frames) / info.rate_hz;
+          r.content_key = hex64(a.analysis.key);
+          r.input_peak_dbfs = a.analysis.peak > 0 ? 20.0 * std::log10(a.analysis.peak) : r.input_peak_dbfs;
+          r.metadata = info.metadata;
+          WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata};
+          io.open_output(spec, options.overwrite);
+        } catch (const Error& e) {
+          a.error = e.message();
+        } catch (const std::exception& e) {
+          a.error = e.what();
+        }
+        if (!a.error.empty()) io.abandon();
+      });
+      t_analysis += seconds_since(t0);
+      next += take;
+      for (auto& a : admitted) {
+        if (a.error.empty())
+          active.push_back(std::move(a));
+        else
+          finish(a.index, a.error);
+      }
+      continue;  // fill every slot before running a batch
+    }
+    if (active.empty()) break;
+
+    // Decode the next segment of every active track, side by side.
+    auto t0 = Clock::now();
+    tbb::parallel_for(std::size_t{0}, active.size(), [&](std::size_t s) {
+      Active& a = active[s];
+      const auto channels = static_cast<std::size_t>(a.analysis.info.channels);
+      const std::int64_t want = std::min(seg, a.analysis.frames - a.done_frames);
+      a.staging.resize(static_cast<std::size_t>(want) * channels);
+      try {
+        std::int64_t got = 0;
+        while (got < want) {
+          const std::int64_t n = tracks[a.index]->read_interleaved(a.staging.data() + got * channels, want - got);
+          if (n <= 0) break;
+          got += n;
+        }
+        if (got != want)
+          throw InputError("the file changed while it was being mastered (fewer frames on the second read)",
+                           "do not modify inputs during a run");
+        a.seg_frames = got;
+      } catch (const Error& e) {
+        a.error = e.message();
+        a.seg_frames = 0;
+      }
+    });
+    batch.clear();
+    batch.bits = bits;
+    for (std::size_t s = 0; s < active.size(); ++s) {
+      Active& a = active[s];
+      const auto channels = static_cast<std::size_t>(a.analysis.info.channels);
+      for (std::size_t c = 0; c < channels; ++c) {
+        float* dst = batch.add_block(static_cast<std::uint32_t>(s), static_cast<std::uint32_t>(c), a.done_frames,
+                                     a.seg_frames, a.analysis.key);
+        const float* src = a.staging.data() + c;
+        for (std::int64_t i = 0; i < a.seg_frames; ++i) dst[i] = src[static_cast<std::size_t>(i) * channels];
+      }
+    }
+    batch.slots = static_cast<int>(active.size());
+    t_decode += seconds_since(t0);
+
+    // The chain, one launch per stage over the whole batch.
+    engine.load(batch);
+    for (const auto& stage : profile.stages) {
+      const auto ts = Clock::now();
+      stage->process(engine, batch);
+      engine.synchronize();
+      result.stage_seconds[stage->type()] += seconds_since(ts);
+    }
+    engine.store(batch);
+
+    // Encode, side by side; finished tracks are committed (temp file -> fsync -> rename).
+    t0 = Clock::now();
+    std::vector<std::size_t> first_block(active.size());
+    for (std::size_t b = batch.blocks.size(); b-- > 0;) first_block[batch.blocks[b].slot] = b;
+    tbb::parallel_for(std::size_t{0}, active.size(), [&](std::size_t s) {
+      Active& a = active[s];
+      if (!a.error.empty()) return;
+      TrackIo& io = *tracks[a.index];
+      const auto channels = static_cast<std::size_t>(a.analysis.info.channels);
+      try {
+        if (batch.quantised_valid) {
+          std::vector<const std::int32_t*> planar(channels);
+          for (std::size_t c = 0; c < channels; ++c)
+            planar[c] = batch.quantised.data() + batch.blocks[first_block[s] + c].offset;
+          io.write_pcm(planar, a.seg_frames);
+        } else {
+          std::vector<const float*> planar(channels);
+          for (std::size_t c = 0; c < channels; ++c)
+            planar[c] = batch.samples.data() + batch.blocks[first_block[s] + c].offset;
+          io.write_float(planar, a.seg_frames);
+        }
+        a.done_frames += a.seg_frames;
+        if (a.done_frames == a.analysis.frames) io.commit();
+      } catch (const Error& e) {
+        a.error = e.message();
+      } catch (const std::exception& e) {
+        a.error = e.what();
+      }
+    });
+    t_encode += seconds_since(t0);
+
+    // Retire finished and failed tracks, in slot order.
+    std::vector<Active> still;
+    for (std::size_t s = 0; s < active.size(); ++s) {
+      Active& a = active[s];
+      if (s < batch.clipped_samples.size()) result.tracks[a.index].clipped_samples += batch.clipped_samples[s];
+      if (!a.error.empty()) {
+        tracks[a.index]->abandon();
+        finish(a.index, a.error);
+      } else if (a.done_frames == a.analysis.frames) {
+        finish(a.index, "");
+      } else {
+        still.push_back(std::move(a));
+      }
+    }
+    active = std::move(still);
+  }
+
+  result.stage_seconds["analysis"] = t_analysis;
+  result.stage_seconds["decode"] = t_decode;
+  result.stage_seconds["encode"] = t_encode;
+  result.wall_seconds = seconds_since(t_start);
+  return result;
+}
+
+}  // namespace lathe::host

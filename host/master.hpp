@@ -1,0 +1,87 @@
+// Mastering a list of tracks with one profile on one engine: analysis, the profile's chain over batches of
+// many tracks (each batch holds the next segment of every active track), dither and atomic encoding.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "host/engine/engine.hpp"
+#include "host/io/jobs.hpp"
+#include "host/profile/profile.hpp"
+
+namespace lathe::host {
+
+// Where a track's samples come from and where its master goes. File tracks use libsndfile; tests use memory.
+class TrackIo {
+ public:
+  virtual ~TrackIo() = default;
+  virtual std::string name() const = 0;          // for messages: the input path
+  virtual std::string output_name() const = 0;   // the output path, or empty
+  // Opens the input; throws InputError. Fills rate, channels, declared frames and metadata.
+  virtual AudioInfo open_input() = 0;
+  // Next `max_frames` frames as interleaved float; 0 at the end. Throws InputError.
+  virtual std::int64_t read_interleaved(float* out, std::int64_t max_frames) = 0;
+  // Back to the first frame (the chain pass re-reads what the analysis pass read).
+  virtual void rewind() = 0;
+  // Starts the output; throws OutputError.
+  virtual void open_output(const WriterSpec& spec, bool overwrite) = 0;
+  virtual void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) = 0;
+  virtual void write_float(const std::vector<const float*>& planar, std::int64_t frames) = 0;
+  // Makes the output appear whole; throws OutputError.
+  virtual void commit() = 0;
+  // Drops a partial output (no-op when none was started).
+  virtual void abandon() = 0;
+};
+
+std::unique_ptr<TrackIo> make_file_track(const Job& job);
+
+struct MasterOptions {
+  bool overwrite = false;
+  std::optional<OutputFormat> format;  // overrides the profile's delivery
+  std::optional<SampleBits> bits;      // overrides the profile's delivery
+  // Frames per channel read, processed and written at a time: bounds memory per track whatever its length.
+  // Results never depend on it (tests check).
+  std::int64_t segment_frames = std::int64_t{1} << 16;
+  // Tracks processed side by side in one batch.
+  int batch_tracks = 32;
+};
+
+struct TrackReport {
+  std::string input;
+  std::string output;
+  bool ok = false;
+  std::string error;          // "what (what to do)" when !ok
+  int rate_hz = 0;
+  int channels = 0;
+  std::int64_t frames = 0;
+  double duration_s = 0;
+  std::string content_key;    // hex of the 64-bit content hash that keys the dither noise
+  double input_peak_dbfs = -std::numeric_limits<double>::infinity();
+  std::uint64_t clipped_samples = 0;  // clamped at quantisation (after the chain)
+  Metadata metadata;
+};
+
+struct MasterResult {
+  std::vector<TrackReport> tracks;
+  std::string engine;
+  std::map<std::string, double> stage_seconds;  // per stage type, plus "decode", "analysis", "encode"
+  double wall_seconds = 0;
+  double audio_seconds = 0;                     // of the tracks that were written
+  int failed() const;
+};
+
+// Masters every track; a failing track is reported and the others go on. Progress, when given, is called from
+// the calling thread after each track ends.
+MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile, Engine& engine,
+                           const MasterOptions& options,
+                           const std::function<void(const TrackReport&)>& on_track_done = {});
+
+// "1:02.345" for a time in seconds (messages about positions in a track).
+std::string format_time(double seconds);
+
+}  // namespace lathe::host

@@ -1,0 +1,149 @@
+#include "host/profile/profile.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "host/errors.hpp"
+#include "host/profile/builtin.hpp"
+#include "host/profile/profile_table.hpp"
+
+namespace lathe::host {
+Profile parse_profile(const std::string& text, const std::string& source) {
+  toml::table root;
+  try {
+    root = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    throw ProfileError(source + ":" + std::to_string(e.source().begin.line) + ": TOML syntax error: " +
+                       std::string(e.description()));
+  }
+  Profile p;
+  p.source = source;
+  ProfileTable top(root, source, "");
+  p.name = top.text("name", std::filesystem::path(source).stem().string());
+  p.description = top.text("description", "");
+
+  top.consume("delivery");
+  if (const toml::node* n = root.get("delivery")) {
+    if (!n->is_table()) top.fail("delivery", "must be a table: [delivery]");
+    ProfileTable t(*n->as_table(), source, "delivery");
+    const std::string format = t.choice("format", {"wav", "flac", "aiff"}, "wav");
+    p.delivery.format =
+        format == "flac" ? OutputFormat::kFlac : format == "aiff" ? OutputFormat::kAiff : OutputFormat::kWav;
+    t.consume("bits");
+    if (const toml::node* b = n->as_table()->get("bits")) {
+      if (b->as_integer() && b->as_integer()->get() == 16)
+        p.delivery.bits = SampleBits::k16;
+      else if (b->as_integer() && b->as_integer()->get() == 24)
+        p.delivery.bits = SampleBits::k24;
+      else if (b->as_string() && b->as_string()->get() == "32f")
+        p.delivery.bits = SampleBits::kFloat32;
+      else
+        t.fail("bits", "must be 16, 24 or \"32f\"");
+    }
+    t.consume("sample_rate_hz");
+    if (const toml::node* r = n->as_table()->get("sample_rate_hz")) {
+      if (!(r->as_string() && r->as_string()->get() == "keep"))
+        t.fail("sample_rate_hz", "must be \"keep\": this version of lathe does not resample yet");
+    }
+    t.reject_unknown_keys();
+    if (p.delivery.format == OutputFormat::kFlac && p.delivery.bits == SampleBits::kFloat32)
+      t.fail("bits", "FLAC cannot hold 32-bit float; use 16 or 24, or format = \"wav\"");
+  }
+
+  top.consume("targets");
+  if (const toml::node* n = root.get("targets")) {
+    if (!n->is_table()) top.fail("targets", "must be a table: [targets]");
+    ProfileTable t(*n->as_table(), source, "targets");
+    if (t.has("integrated_lufs")) p.targets.integrated_lufs = t.number("integrated_lufs", -40.0, -5.0, 0, "LUFS");
+    t.consume("integrated_lufs");
+    if (t.has("ceiling_dbtp")) p.targets.ceiling_dbtp = t.number("ceiling_dbtp", -20.0, 0.0, 0, "dBTP");
+    t.consume("ceiling_dbtp");
+    p.targets.tolerance_lu = t.number("tolerance_lu", 0.01, 3.0, 0.1, "LU");
+    t.reject_unknown_keys();
+  }
+
+  top.consume("stage");
+  if (const toml::node* n = root.get("stage")) {
+    const toml::array* arr = n->as_array();
+    if (!arr || !arr->is_array_of_tables()) top.fail("stage", "must be an array of tables: [[stage]]");
+    int index = 0;
+    for (const toml::node& item : *arr) {
+      ++index;
+      const toml::table& tbl = *item.as_table();
+      const toml::node* type = tbl.get("type");
+      if (!type || !type->as_string())
+        throw ProfileError(source + ":" + std::to_string(tbl.source().begin.line) + ": stage " +
+                           std::to_string(index) + ": missing type = \"...\"; known types: " + known_stage_types());
+      ProfileTable named(tbl, source, "stage " + std::to_string(index) + " (" + type->as_string()->get() + ")");
+      p.stages.push_back(make_stage(type->as_string()->get(), named));
+    }
+  }
+  top.reject_unknown_keys();
+
+  for (std::size_t i = 0; i + 1 < p.stages.size(); ++i)
+    if (p.stages[i]->type() == "dither")
+      throw ProfileError(source + ": stage " + std::to_string(i + 1) +
+                         " (dither): dither must be the last stage; move it to the end");
+  if (p.stages.empty() || p.stages.back()->type() != "dither") {
+    toml::table defaults;
+    ProfileTable t(defaults, source, "dither (default)");
+    p.stages.push_back(make_stage("dither", t));
+  }
+  return p;
+}
+
+Profile load_profile(const std::string& name_or_path) {
+  for (const auto& b : builtin_profiles()) {
+    if (name_or_path == b.name) {
+      Profile p = parse_profile(b.toml, "built-in profile '" + std::string(b.name) + "'");
+      p.source = "built-in";
+      return p;
+    }
+  }
+  const std::filesystem::path path(name_or_path);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    std::string names;
+    for (const auto& b : builtin_profiles()) names += (names.empty() ? "" : ", ") + std::string(b.name);
+    throw ProfileError("profile '" + name_or_path + "' is neither a built-in profile nor a readable file",
+                       "built-in profiles: " + names + "; or give the path of a .toml file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) throw ProfileError("cannot read profile " + path.string());
+  return parse_profile(text.str(), path.string());
+}
+
+std::string Profile::to_toml() const {
+  toml::table root;
+  root.insert_or_assign("name", name);
+  root.insert_or_assign("description", description);
+  toml::table delivery_table;
+  delivery_table.insert_or_assign("format", to_string(delivery.format));
+  if (delivery.bits == SampleBits::kFloat32)
+    delivery_table.insert_or_assign("bits", "32f");
+  else
+    delivery_table.insert_or_assign("bits", static_cast<int>(delivery.bits));
+  delivery_table.insert_or_assign("sample_rate_hz", "keep");
+  root.insert_or_assign("delivery", delivery_table);
+  toml::table targets_table;
+  if (targets.integrated_lufs) targets_table.insert_or_assign("integrated_lufs", *targets.integrated_lufs);
+  if (targets.ceiling_dbtp) targets_table.insert_or_assign("ceiling_dbtp", *targets.ceiling_dbtp);
+  targets_table.insert_or_assign("tolerance_lu", targets.tolerance_lu);
+  root.insert_or_assign("targets", targets_table);
+  toml::array stage_list;
+  for (const auto& s : stages) {
+    toml::table t;
+    t.insert_or_assign("type", s->type());
+    s->describe(t);
+    stage_list.push_back(t);
+  }
+  root.insert_or_assign("stage", stage_list);
+  std::ostringstream os;
+  os << root;
+  return os.str() + "\n";
+}
+
+}  // namespace lathe::host

@@ -1,0 +1,44 @@
+// Reading one TOML table of a profile with errors that name the file, line, key, bad value and what is
+// allowed, and with unknown keys refused (a typo must not be silently ignored).
+#pragma once
+
+#include <toml++/toml.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace lathe::host {
+
+class ProfileTable {
+ public:
+  // `where` is the table's name in messages ("delivery", "stage 2 (gain)"); `file` the profile's source.
+  ProfileTable(const toml::table& table, std::string file, std::string where);
+
+  // A number (integer or float) in [min, max]; `fallback` when absent.
+  double number(const std::string& key, double min, double max, double fallback, const char* unit);
+  // A string out of `allowed`; `fallback` when absent.
+  std::string choice(const std::string& key, const std::vector<std::string>& allowed, const std::string& fallback);
+  // Any string (names, descriptions); `fallback` when absent.
+  std::string text(const std::string& key, const std::string& fallback);
+  bool has(const std::string& key) const { return table_.contains(key); }
+  // Marks a key as handled elsewhere (sub-tables read by the caller).
+  void consume(const std::string& key) { used_.insert(key); }
+  // The line of `key`, or of the table when the key is absent.
+  int line_of(const std::string& key) const;
+  // Throws ProfileError for the first key that no accessor asked for. Call after reading every key.
+  void reject_unknown_keys() const;
+  // Throws ProfileError about `key` with `problem` (used by callers for cross-key checks).
+  [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string value_text(const std::string& key) const;
+  const toml::table& table_;
+  std::string file_;
+  std::string where_;
+  std::set<std::string> used_;
+};
+
+}  // namespace lathe::host

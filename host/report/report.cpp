@@ -1,0 +1,54 @@
+#include "host/report/report.hpp"
+
+#include <cmath>
+
+namespace lathe::host {
+
+nlohmann::json make_report(const MasterResult& result, const Profile& profile, OutputFormat format, SampleBits bits) {
+  using nlohmann::json;
+  json j;
+  j["schema"] = "lathe.report/1";
+  j["version"] = LATHE_VERSION;
+  j["engine"] = result.engine;
+  json targets = json::object();
+  if (profile.targets.integrated_lufs) targets["integrated_lufs"] = *profile.targets.integrated_lufs;
+  if (profile.targets.ceiling_dbtp) targets["ceiling_dbtp"] = *profile.targets.ceiling_dbtp;
+  targets["tolerance_lu"] = profile.targets.tolerance_lu;
+  json stages = json::array();
+  for (const auto& s : profile.stages) stages.push_back(s->type());
+  j["profile"] = {{"name", profile.name},
+                  {"source", profile.source},
+                  {"delivery", {{"format", to_string(format)}, {"bits", to_string(bits)}, {"sample_rate_hz", "keep"}}},
+                  {"targets", targets},
+                  {"stages", stages}};
+  const int failed = result.failed();
+  json stage_seconds = json::object();
+  for (const auto& [k, v] : result.stage_seconds) stage_seconds[k] = v;
+  j["summary"] = {{"tracks", result.tracks.size()},
+                  {"written", static_cast<int>(result.tracks.size()) - failed},
+                  {"failed", failed},
+                  {"audio_seconds", result.audio_seconds},
+                  {"wall_seconds", result.wall_seconds},
+                  {"times_real_time", result.wall_seconds > 0 ? result.audio_seconds / result.wall_seconds : 0.0},
+                  {"stage_seconds", stage_seconds}};
+  json tracks = json::array();
+  for (const auto& t : result.tracks) {
+    json r = {{"input", t.input}, {"output", t.output}, {"status", t.ok ? "written" : "failed"}};
+    if (!t.ok) r["error"] = t.error;
+    if (t.rate_hz > 0) {
+      r["rate_hz"] = t.rate_hz;
+      r["channels"] = t.channels;
+      r["frames"] = t.frames;
+      r["duration_s"] = t.duration_s;
+      r["content_key"] = t.content_key;
+      r["input_peak_dbfs"] = std::isfinite(t.input_peak_dbfs) ? json(t.input_peak_dbfs) : json(nullptr);
+      r["clipped_samples"] = t.clipped_samples;
+      r["metadata"] = t.metadata;
+    }
+    tracks.push_back(r);
+  }
+  j["tracks"] = tracks;
+  return j;
+}
+
+}  // namespace lathe::host

@@ -1,0 +1,23 @@
+// Host-callable launchers of the CUDA engine. They only map kernels/*.hpp math onto grids; the arithmetic is
+// the same LATHE_HD code the CPU engine runs. Pointers prefixed d_ are device memory. Launchers are
+// asynchronous on `stream` and return the cudaError_t of the launch as an int (0 = success), so that this
+// header does not need <cuda_runtime.h>.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/block.hpp"
+#include "kernels/dither.hpp"
+
+namespace lathe::kernels::cuda {
+
+using Stream = void*;  // cudaStream_t
+
+int launch_gain(float* d_samples, const Block* d_blocks, std::int64_t block_count, std::int64_t max_block_samples,
+                const float* d_gain_per_slot, Stream stream);
+
+int launch_quantise(const float* d_samples, std::int32_t* d_quantised, const Block* d_blocks,
+                    std::int64_t block_count, std::int64_t max_block_samples, QuantiseParams params,
+                    unsigned long long* d_clipped_per_slot, Stream stream);
+
+}  // namespace lathe::kernels::cuda
