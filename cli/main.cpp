@@ -1,4 +1,5 @@
 // lathe: batch mastering on GPU or CPU with bit-identical results.
+#include <csignal>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -33,6 +34,8 @@ void print_version() {
 
 int main(int argc, char** argv) {
   using namespace lathe::cli;
+  // A file-size limit (ulimit -f) must surface as a write error on the track, not kill the whole batch.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"lathe: masters finished mixes into release-ready files, thousands at a time, on a GPU (CUDA) or the "
                "CPU (oneTBB) with bit-identical results.",
                "lathe"};

@@ -1,6 +1,7 @@
 # Writes a C++ source holding every built-in profile's TOML text, so lathe works from any folder.
-# Usage: cmake -DOUT=file.cpp "-DFILES=a.toml;b.toml" -P EmbedProfiles.cmake
+# Usage: cmake -DOUT=file.cpp -DDIR=profiles -P EmbedProfiles.cmake
 set(body "")
+file(GLOB FILES "${DIR}/*.toml")
 list(SORT FILES)
 foreach(f IN LISTS FILES)
   get_filename_component(stem "${f}" NAME_WE)
