@@ -24,6 +24,10 @@ class FileTrack final : public TrackIo {
   explicit FileTrack(Job job) : job_(std::move(job)) {}
   std::string name() const override { return job_.input.string(); }
   std::string output_name() const override { return job_.output.string(); }
+  bool output_exists() const override {
+    std::error_code ec;
+    return std::filesystem::exists(job_.output, ec);
+  }
   AudioInfo open_input() override {
     reader_ = std::make_unique<AudioReader>(job_.input);
     return reader_->info();
@@ -192,6 +196,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
         TrackIo& io = *tracks[a.index];
         TrackReport& r = result.tracks[a.index];
         try {
+          if (!options.overwrite && io.output_exists())
+            throw OutputError("output exists: " + io.output_name(), "pass --overwrite to replace it");
           a.analysis = analyse(io, seg);
           const AudioInfo& info = a.analysis.info;
           r.rate_hz = info.rate_hz;

@@ -22,6 +22,8 @@ class TrackIo {
   virtual ~TrackIo() = default;
   virtual std::string name() const = 0;          // for messages: the input path
   virtual std::string output_name() const = 0;   // the output path, or empty
+  // True when the output already exists (checked before analysis, so a rerun does not decode finished tracks).
+  virtual bool output_exists() const { return false; }
   // Opens the input; throws InputError. Fills rate, channels, declared frames and metadata.
   virtual AudioInfo open_input() = 0;
   // Next `max_frames` frames as interleaved float; 0 at the end. Throws InputError.

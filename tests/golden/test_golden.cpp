@@ -16,7 +16,7 @@
 #include "host/profile/builtin.hpp"
 #include "host/profile/profile.hpp"
 #include "host/util/sha256.hpp"
-#include "tests/memory_track.hpp"
+#include "host/io/memory_track.hpp"
 #include "tests/signals.hpp"
 
 namespace lathe::test {
@@ -74,9 +74,9 @@ Hashes compute(host::Engine& engine) {
     const host::Profile profile = chain.toml.empty() ? host::load_profile(chain.name.substr(8))
                                                      : host::parse_profile(chain.toml, chain.name);
     std::vector<std::unique_ptr<host::TrackIo>> tracks;
-    std::vector<MemoryTrack*> mem;
+    std::vector<host::MemoryTrack*> mem;
     for (const SignalCase& s : signal_cases()) {
-      auto t = std::make_unique<MemoryTrack>(s.name(), make_signal(s.kind, s.channels, s.frames, s.rate_hz), s.rate_hz);
+      auto t = std::make_unique<host::MemoryTrack>(s.name(), make_signal(s.kind, s.channels, s.frames, s.rate_hz), s.rate_hz);
       mem.push_back(t.get());
       tracks.push_back(std::move(t));
     }
@@ -161,8 +161,8 @@ TEST(Golden, HashesSeeAOneUlpChange) {
   auto signal = make_signal(SignalKind::kMusicLike, 2, 1000, 48000);
   auto run = [&](const Planar& p) {
     std::vector<std::unique_ptr<host::TrackIo>> tracks;
-    auto t = std::make_unique<MemoryTrack>("x", p, 48000);
-    MemoryTrack* m = t.get();
+    auto t = std::make_unique<host::MemoryTrack>("x", p, 48000);
+    host::MemoryTrack* m = t.get();
     tracks.push_back(std::move(t));
     host::master_tracks(tracks, profile, *engine, host::MasterOptions{});
     const auto bytes = m->output_bytes();

@@ -1,5 +1,5 @@
-// A TrackIo over memory: feeds planar samples to master_tracks and keeps what it writes, for tests that check
-// the engines' bits without files.
+// A TrackIo over memory: feeds planar samples to master_tracks and keeps what it writes. Tests check the
+// engines' bits with it and bench/ times the engines without file I/O.
 #pragma once
 
 #include <algorithm>
@@ -9,17 +9,17 @@
 
 #include "host/master.hpp"
 
-namespace lathe::test {
+namespace lathe::host {
 
-class MemoryTrack final : public host::TrackIo {
+class MemoryTrack final : public TrackIo {
  public:
   MemoryTrack(std::string name, std::vector<std::vector<float>> planar, int rate_hz)
       : name_(std::move(name)), planar_(std::move(planar)), rate_hz_(rate_hz) {}
 
   std::string name() const override { return name_; }
   std::string output_name() const override { return "memory:" + name_; }
-  host::AudioInfo open_input() override {
-    host::AudioInfo info;
+  AudioInfo open_input() override {
+    AudioInfo info;
     info.rate_hz = rate_hz_;
     info.channels = static_cast<int>(planar_.size());
     info.frames = frames();
@@ -37,7 +37,7 @@ class MemoryTrack final : public host::TrackIo {
     return n;
   }
   void rewind() override { pos_ = 0; }
-  void open_output(const host::WriterSpec& spec, bool) override {
+  void open_output(const WriterSpec& spec, bool) override {
     spec_ = spec;
     pcm_.assign(planar_.size(), {});
     out_float_.assign(planar_.size(), {});
@@ -73,10 +73,10 @@ class MemoryTrack final : public host::TrackIo {
   std::vector<std::vector<float>> planar_;
   int rate_hz_;
   std::int64_t pos_ = 0;
-  host::WriterSpec spec_;
+  WriterSpec spec_;
   std::vector<std::vector<std::int32_t>> pcm_;
   std::vector<std::vector<float>> out_float_;
   bool committed_ = false;
 };
 
-}  // namespace lathe::test
+}  // namespace lathe::host
