@@ -1,11 +1,13 @@
 // lathe_bench: times mastering a generated batch, per stage and end to end, on every engine this machine has.
 //
-//   lathe_bench [--tracks N] [--seconds S] [--rate HZ] [--profile NAME] [--files]
+//   lathe_bench [--tracks N] [--seconds S] [--rate HZ] [--profile NAME] [--files [--keep DIR]]
 //
 // Reports "times real time" (seconds of audio mastered per wall-clock second) and the machine it ran on.
 // Memory mode (default) feeds the engines from RAM, so the figures are the engines' own; --files adds decoding
-// and atomic encoding of real WAV files in a temporary folder (the end-to-end figure users see).
+// and atomic encoding of real WAV files in a temporary folder (the end-to-end figure users see); --keep DIR
+// writes them to DIR/in and keeps them, so that bench/run.sh can time other tools on the same files.
 #include <tbb/info.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -64,6 +66,7 @@ int main(int argc, char** argv) {
   int rate_hz = 44100;
   std::string profile_name = "default";
   bool files = false;
+  std::string keep;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto value = [&]() -> std::string {
@@ -78,8 +81,9 @@ int main(int argc, char** argv) {
     else if (a == "--rate") rate_hz = std::stoi(value());
     else if (a == "--profile") profile_name = value();
     else if (a == "--files") files = true;
+    else if (a == "--keep") keep = value();
     else {
-      std::cerr << "usage: lathe_bench [--tracks N] [--seconds S] [--rate HZ] [--profile NAME] [--files]\n";
+      std::cerr << "usage: lathe_bench [--tracks N] [--seconds S] [--rate HZ] [--profile NAME] [--files [--keep DIR]]\n";
       return 2;
     }
   }
@@ -96,7 +100,8 @@ int main(int argc, char** argv) {
 
   std::filesystem::path dir;
   if (files) {
-    dir = std::filesystem::temp_directory_path() / ("lathe-bench-" + std::to_string(::getpid()));
+    dir = keep.empty() ? std::filesystem::temp_directory_path() / ("lathe-bench-" + std::to_string(::getpid()))
+                       : std::filesystem::path(keep);
     std::filesystem::create_directories(dir / "in");
     for (int t = 0; t < tracks; ++t) {
       WriterSpec spec{OutputFormat::kWav, SampleBits::k24, rate_hz, 2, {}};
@@ -133,6 +138,6 @@ int main(int argc, char** argv) {
     }
     report(engine->description(), r);
   }
-  if (files) std::filesystem::remove_all(dir);
+  if (files && keep.empty()) std::filesystem::remove_all(dir);
   return 0;
 }
