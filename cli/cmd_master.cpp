@@ -91,6 +91,21 @@ int run_master(const MasterArgs& a) {
   const SampleBits bits = options.bits.value_or(profile.delivery.bits);
   check_format_supported(format, bits);  // UsageError -> exit 2
 
+  std::unique_ptr<tbb::global_control> threads;
+  if (a.threads > 0)
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(a.threads));
+  std::unique_ptr<Engine> engine = choose_engine(a.engine);  // GpuError -> exit 3, before anything is created
+
+  // The report's folder must exist, so a run is never lost for want of its report.
+  if (!a.report.empty()) {
+    const fs::path report(a.report);
+    const fs::path folder = report.parent_path().empty() ? fs::path(".") : report.parent_path();
+    std::error_code ec;
+    if (fs::is_directory(report, ec) || !fs::is_directory(folder, ec))
+      throw UsageError("cannot write the report to " + report.string(),
+                       "give --report a file name in an existing folder");
+  }
   // The output root must exist and be writable before anything starts.
   const fs::path out_dir(a.out_dir);
   std::error_code ec;
@@ -98,12 +113,6 @@ int run_master(const MasterArgs& a) {
   if (ec || !fs::is_directory(out_dir) || ::access(out_dir.c_str(), W_OK | X_OK) != 0)
     throw OutputError("cannot write to output folder " + out_dir.string() + (ec ? ": " + ec.message() : ""),
                       "choose an output folder you can write to (-o)");
-
-  std::unique_ptr<tbb::global_control> threads;
-  if (a.threads > 0)
-    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
-                                                    static_cast<std::size_t>(a.threads));
-  std::unique_ptr<Engine> engine = choose_engine(a.engine);
 
   JobPlan plan = plan_jobs(a.inputs, out_dir, format);
   for (const auto& p : plan.problems) print_error(p.input + ": " + p.message);
@@ -134,7 +143,13 @@ int run_master(const MasterArgs& a) {
       j["tracks"].push_back({{"input", p.input}, {"status", "failed"}, {"error", p.message}});
     j["summary"]["failed"] = failed;
     j["summary"]["tracks"] = static_cast<int>(result.tracks.size() + plan.problems.size());
-    write_text_atomically(a.report, j.dump(2) + "\n");
+    try {
+      write_text_atomically(a.report, j.dump(2) + "\n");
+    } catch (const Error& e) {
+      // The masters are written; only the report is lost: a partial failure, not a usage error.
+      print_error("report: " + e.message());
+      return kExitSomeFailed;
+    }
   }
   return failed > 0 ? kExitSomeFailed : kExitOk;
 }

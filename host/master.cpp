@@ -113,9 +113,9 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
     a.frames += got;
   }
   if (a.frames == 0) throw InputError("no audio: the file holds 0 samples", "nothing to master; remove it");
-  if (a.info.frames > 0 && a.frames < a.info.frames)
-    throw InputError("truncated: the header declares " + std::to_string(a.info.frames) + " frames but only " +
-                         std::to_string(a.frames) + " could be decoded",
+  if (a.info.truncated || (a.info.frames > 0 && a.frames < a.info.frames))
+    throw InputError("truncated: the file holds less audio than its header declares (" + std::to_string(a.frames) +
+                         " frames readable)",
                      "the file is damaged; re-export or re-copy it");
   a.key = kernels::mix64(hash.value() ^ (static_cast<std::uint64_t>(a.info.rate_hz) << 8) ^
                          static_cast<std::uint64_t>(a.info.channels));
@@ -207,7 +207,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.content_key = hex64(a.analysis.key);
           r.input_peak_dbfs = a.analysis.peak > 0 ? 20.0 * std::log10(a.analysis.peak) : r.input_peak_dbfs;
           r.metadata = info.metadata;
-          WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata};
+          WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata, a.analysis.frames};
           io.open_output(spec, options.overwrite);
         } catch (const Error& e) {
           a.error = e.message();

@@ -42,11 +42,18 @@ LATHE_HD inline float tpdf_lsb(std::uint64_t random_bits) {
   return static_cast<float>(a - b) * (1.0f / 16777216.0f);
 }
 
-// Round half to even without libm: adding and subtracting 1.5 * 2^23 leaves the nearest integer of any
-// |v| < 2^22 under IEEE-754 round-to-nearest-even (both engines round so; no FMA is involved).
+// Round half to even without libm, for |v| < 2^31: truncation toward zero and the fractional part are both
+// exact in IEEE-754, so the result is the same on every engine. (The "add 1.5 * 2^23" trick is not used: it
+// rounds wrongly beyond 2^22, inside the 24-bit range.)
 LATHE_HD inline float round_to_integer(float v) {
-  const float magic = 12582912.0f;  // 1.5 * 2^23
-  return (v + magic) - magic;
+  const std::int32_t t = static_cast<std::int32_t>(v);
+  const float frac = v - static_cast<float>(t);
+  std::int32_t r = t;
+  if (frac > 0.5f || (frac == 0.5f && (t & 1) != 0))
+    r = t + 1;
+  else if (frac < -0.5f || (frac == -0.5f && (t & 1) != 0))
+    r = t - 1;
+  return static_cast<float>(r);
 }
 
 // Quantises one block to signed integers of `bits` bits, stored left-justified in int32 (bit 31 = sign), the

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
+#include <cstring>
 
 #include "host/errors.hpp"
 #include "host/io/sndfile_strings.hpp"
@@ -25,7 +26,8 @@ AudioReader::AudioReader(const std::filesystem::path& path) : path_(path) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec))
     throw InputError("file not found", "check the path");
-  if (std::filesystem::is_directory(path, ec)) throw InputError("is a folder, not an audio file");
+  if (std::filesystem::is_directory(path, ec))
+    throw InputError("is a folder, not an audio file", "give audio files, or a folder to search, as INPUT");
   SF_INFO sfinfo{};
   SNDFILE* f = sf_open(path.c_str(), SFM_READ, &sfinfo);
   if (!f) {
@@ -54,6 +56,16 @@ AudioReader::AudioReader(const std::filesystem::path& path) : path_(path) {
     file_ = nullptr;
     throw InputError("sample rate " + std::to_string(info_.rate_hz) + " Hz is outside 8000 to 384000 Hz",
                      "resample the file to a supported rate first");
+  }
+  // libsndfile opens a WAV/AIFF whose data chunk runs past the end of the file by clamping the frame count, and
+  // notes "(should be N)" in its log: a truncated file, which must not be mastered as if it were whole.
+  char log[4096] = {};
+  sf_command(f, SFC_GET_LOG_INFO, log, sizeof log);
+  for (const char* chunk : {"\ndata : ", "\nSSND : "}) {
+    const char* at = std::strstr(log, chunk);
+    const char* eol = at ? std::strchr(at + 1, '\n') : nullptr;
+    const char* should = at ? std::strstr(at, "(should be") : nullptr;
+    if (should && (!eol || should < eol)) info_.truncated = true;
   }
   // Normalised float reading is libsndfile's default: PCM is scaled by 1/2^(bits-1), exact for <= 24 bits.
   // Float files are read as stored (no clipping), so over-full-scale masters keep their level.

@@ -24,10 +24,11 @@ struct AudioInfo {
   std::int64_t frames = 0;      // samples per channel, as the container declares
   std::string container;        // "WAV", "FLAC", ...
   std::string encoding;         // "PCM 16-bit", "32-bit float", ...
+  bool truncated = false;       // the container declares more audio than the file holds
   Metadata metadata;
 };
 
-// Opens an audio file for reading. Throws InputError naming the file when it cannot be opened or decoded, or
+// Opens an audio file for reading. Throws InputError (the caller adds the path) when it cannot be opened or decoded, or
 // when its rate or channel count is outside lathe's limits. Not thread-safe; one reader per thread.
 class AudioReader {
  public:

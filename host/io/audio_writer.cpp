@@ -35,12 +35,20 @@ void check_format_supported(OutputFormat f, SampleBits b) {
 
 namespace {
 
+bool needs_rf64(const WriterSpec& spec) {
+  if (spec.expected_frames < 0) return true;
+  const std::int64_t bytes_per_sample = spec.bits == SampleBits::k16 ? 2 : spec.bits == SampleBits::k24 ? 3 : 4;
+  const std::int64_t data_bytes = spec.expected_frames * spec.channels * bytes_per_sample;
+  const std::int64_t header_margin = std::int64_t{1} << 20;  // header, metadata chunks
+  return data_bytes + header_margin > std::int64_t{0xffffffff};
+}
+
 int sndfile_format(const WriterSpec& spec) {
   int major = 0;
   switch (spec.format) {
-    // RF64 with auto-downgrade: libsndfile writes a plain RIFF/WAVE header when the file stays under 4 GiB and
-    // an RF64 one past that, so large masters are never truncated.
-    case OutputFormat::kWav: major = SF_FORMAT_RF64; break;
+    // Plain RIFF/WAVE (the most compatible header) while the data fits the 32-bit sizes of RIFF; RF64 past
+    // that, so large masters are never truncated.
+    case OutputFormat::kWav: major = needs_rf64(spec) ? SF_FORMAT_RF64 : SF_FORMAT_WAV; break;
     case OutputFormat::kFlac: major = SF_FORMAT_FLAC; break;
     case OutputFormat::kAiff: major = SF_FORMAT_AIFF; break;
   }
@@ -72,7 +80,7 @@ AudioWriter::AudioWriter(const std::filesystem::path& final_path, const WriterSp
     throw OutputError("cannot start " + final_path.string() + ": " + sf_strerror(nullptr),
                       "choose another --format or --bits");
   sndfile_ = f;
-  if (spec.format == OutputFormat::kWav) sf_command(f, SFC_RF64_AUTO_DOWNGRADE, nullptr, SF_TRUE);
+  if ((info.format & SF_FORMAT_TYPEMASK) == SF_FORMAT_RF64) sf_command(f, SFC_RF64_AUTO_DOWNGRADE, nullptr, SF_TRUE);
   // Writes of int are taken as left-justified 32-bit words and truncated to the file's width: exact for the
   // dither stage's output. Floats are written as they are.
   sf_command(f, SFC_SET_CLIPPING, nullptr, SF_FALSE);

@@ -29,6 +29,9 @@ struct WriterSpec {
   int rate_hz = 0;
   int channels = 0;
   Metadata metadata;
+  // Frames the file will hold, when known: WAV output switches to RF64 only when the data passes 4 GiB.
+  // -1 (unknown) writes RF64 that libsndfile downgrades to a WAVE_FORMAT_EXTENSIBLE header when small.
+  std::int64_t expected_frames = -1;
 };
 
 // Writes one output. Nothing appears at the final path until commit(); destruction without commit() removes

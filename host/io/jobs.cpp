@@ -80,7 +80,10 @@ JobPlan plan_jobs(const std::vector<std::string>& inputs, const fs::path& out_di
   }
   for (const auto& [in, rel] : candidates) all_inputs.insert(absolute_normal(in));
 
+  std::set<fs::path> seen_inputs;
   for (const auto& [in, rel] : candidates) {
+    // The same file named twice (or found through two folders) is mastered once.
+    if (!seen_inputs.insert(absolute_normal(in)).second) continue;
     const fs::path out = out_dir / rel;
     const fs::path out_norm = absolute_normal(out);
     if (!is_inside(out_norm, out_abs)) {

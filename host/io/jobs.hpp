@@ -26,7 +26,7 @@ struct JobPlan {
 
 // Files map to OUTDIR/<name>.<ext>; folders are searched recursively for audio files (by extension; hidden files,
 // lathe's temporary files and OUTDIR itself are skipped) and their structure is mirrored under OUTDIR. Output
-// paths always stay inside OUTDIR. Refused, as problems: missing inputs, an output that would be an input, two
+// paths always stay inside OUTDIR. An input named more than once is mastered once. Refused, as problems: missing inputs, an output that would be an input, two
 // inputs that map to the same output.
 JobPlan plan_jobs(const std::vector<std::string>& inputs, const std::filesystem::path& out_dir, OutputFormat format);
 

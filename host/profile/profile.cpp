@@ -64,9 +64,11 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   }
 
   top.consume("stage");
+  std::vector<int> stage_lines;
   if (const toml::node* n = root.get("stage")) {
     const toml::array* arr = n->as_array();
-    if (!arr || !arr->is_array_of_tables()) top.fail("stage", "must be an array of tables: [[stage]]");
+    if (!arr || (!arr->empty() && !arr->is_array_of_tables()))
+      top.fail("stage", "must be an array of tables: [[stage]]");
     int index = 0;
     for (const toml::node& item : *arr) {
       ++index;
@@ -77,13 +79,14 @@ Profile parse_profile(const std::string& text, const std::string& source) {
                            std::to_string(index) + ": missing type = \"...\"; known types: " + known_stage_types());
       ProfileTable named(tbl, source, "stage " + std::to_string(index) + " (" + type->as_string()->get() + ")");
       p.stages.push_back(make_stage(type->as_string()->get(), named));
+      stage_lines.push_back(static_cast<int>(tbl.source().begin.line));
     }
   }
   top.reject_unknown_keys();
 
   for (std::size_t i = 0; i + 1 < p.stages.size(); ++i)
     if (p.stages[i]->type() == "dither")
-      throw ProfileError(source + ": stage " + std::to_string(i + 1) +
+      throw ProfileError(source + ":" + std::to_string(stage_lines[i]) + ": stage " + std::to_string(i + 1) +
                          " (dither): dither must be the last stage; move it to the end");
   if (p.stages.empty() || p.stages.back()->type() != "dither") {
     toml::table defaults;

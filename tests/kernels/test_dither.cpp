@@ -52,8 +52,17 @@ TEST(Dither, NeighbouringSamplesAreUncorrelated) {
 
 TEST(Quantise, RoundToIntegerIsRoundHalfEven) {
   for (float v : {0.0f, 0.4f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.49f, 1000.5f, 1001.5f, 4194303.5f, -4194303.5f,
-                  123456.75f}) {
+                  123456.75f, 5000000.25f, -5000000.25f, 6000000.5f, 6000001.5f, -6000001.5f, 8388606.5f, -8388607.5f,
+                  8388607.0f, -8388608.0f}) {
     EXPECT_EQ(round_to_integer(v), std::nearbyint(v)) << v;
+  }
+  // Every float step of the whole 24-bit range near a few magnitudes, both signs.
+  for (float base : {0.75f, 1000.0f, 65535.0f, 4194300.0f, 8388600.0f}) {
+    float v = base;
+    for (int i = 0; i < 64; ++i, v = std::nextafter(v, 1e9f)) {
+      EXPECT_EQ(round_to_integer(v), std::nearbyint(v)) << v;
+      EXPECT_EQ(round_to_integer(-v), std::nearbyint(-v)) << -v;
+    }
   }
 }
 
