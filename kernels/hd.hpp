@@ -29,20 +29,20 @@ namespace lathe::kernels {
 // Calls to these resolve here first and fail to compile: per-sample code uses lathe's own functions, built
 // from + - * / and sqrt, which IEEE-754 rounds identically on both engines. (Host-side design code lives in
 // host/ and may use std:: freely.)
-float exp(float) = delete;
-float log(float) = delete;
-float log2(float) = delete;
-float log10(float) = delete;
-float pow(float, float) = delete;
-float sin(float) = delete;
-float cos(float) = delete;
-float tan(float) = delete;
-float tanh(float) = delete;
-double exp(double) = delete;
-double log(double) = delete;
-double pow(double, double) = delete;
-double sin(double) = delete;
-double cos(double) = delete;
-double tanh(double) = delete;
+float exp(float) = delete;  // not per-sample: guard
+float log(float) = delete;  // not per-sample: guard
+float log2(float) = delete;  // not per-sample: guard
+float log10(float) = delete;  // not per-sample: guard
+float pow(float, float) = delete;  // not per-sample: guard
+float sin(float) = delete;  // not per-sample: guard
+float cos(float) = delete;  // not per-sample: guard
+float tan(float) = delete;  // not per-sample: guard
+float tanh(float) = delete;  // not per-sample: guard
+double exp(double) = delete;  // not per-sample: guard
+double log(double) = delete;  // not per-sample: guard
+double pow(double, double) = delete;  // not per-sample: guard
+double sin(double) = delete;  // not per-sample: guard
+double cos(double) = delete;  // not per-sample: guard
+double tanh(double) = delete;  // not per-sample: guard
 
 }  // namespace lathe::kernels
