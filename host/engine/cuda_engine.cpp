@@ -84,6 +84,7 @@ class CudaEngine final : public Engine {
   void store(BlockBatch& batch) override {
     batch.clipped_samples.assign(slots_, 0);
     if (quantised_) {
+      // PCM delivery: only the quantised words and the counters are needed on the host.
       batch.quantised.resize(sample_count_);
       check_cuda(cudaMemcpyAsync(batch.quantised.data(), quantised_buf_.get(), sample_count_ * sizeof(std::int32_t),
                                  cudaMemcpyDeviceToHost, stream_), "copying quantised samples from the GPU");
@@ -91,9 +92,10 @@ class CudaEngine final : public Engine {
       check_cuda(cudaMemcpyAsync(batch.clipped_samples.data(), clipped_.get(), slots_ * sizeof(std::uint64_t),
                                  cudaMemcpyDeviceToHost, stream_), "copying GPU counters");
       batch.quantised_valid = true;
+    } else {
+      check_cuda(cudaMemcpyAsync(batch.samples.data(), samples_.get(), sample_count_ * sizeof(float),
+                                 cudaMemcpyDeviceToHost, stream_), "copying samples from the GPU");
     }
-    check_cuda(cudaMemcpyAsync(batch.samples.data(), samples_.get(), sample_count_ * sizeof(float),
-                               cudaMemcpyDeviceToHost, stream_), "copying samples from the GPU");
     synchronize();
   }
 

@@ -64,7 +64,7 @@ int sndfile_format(const WriterSpec& spec) {
 }  // namespace
 
 AudioWriter::AudioWriter(const std::filesystem::path& final_path, const WriterSpec& spec, bool overwrite)
-    : file_(final_path, overwrite), channels_(spec.channels) {
+    : file_(final_path, overwrite) {
   check_format_supported(spec.format, spec.bits);
   SF_INFO info{};
   info.samplerate = spec.rate_hz;
@@ -102,19 +102,26 @@ void AudioWriter::check_written(std::int64_t wanted, std::int64_t written) {
                       "the disk may be full; free space and run again");
 }
 
-void AudioWriter::write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) {
-  const auto channels = static_cast<std::size_t>(channels_);
-  pcm_interleaved_.resize(static_cast<std::size_t>(frames) * channels);
+namespace {
+
+// Planar channels -> one interleaved buffer, as libsndfile takes them.
+template <class T>
+void interleave(const std::vector<const T*>& planar, std::int64_t frames, std::vector<T>& out) {
+  const std::size_t channels = planar.size();
+  out.resize(static_cast<std::size_t>(frames) * channels);
   for (std::size_t c = 0; c < channels; ++c)
-    for (std::int64_t i = 0; i < frames; ++i) pcm_interleaved_[static_cast<std::size_t>(i) * channels + c] = planar[c][i];
+    for (std::int64_t i = 0; i < frames; ++i) out[static_cast<std::size_t>(i) * channels + c] = planar[c][i];
+}
+
+}  // namespace
+
+void AudioWriter::write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) {
+  interleave(planar, frames, pcm_interleaved_);
   check_written(frames, sf_writef_int(static_cast<SNDFILE*>(sndfile_), pcm_interleaved_.data(), frames));
 }
 
 void AudioWriter::write_float(const std::vector<const float*>& planar, std::int64_t frames) {
-  const auto channels = static_cast<std::size_t>(channels_);
-  float_interleaved_.resize(static_cast<std::size_t>(frames) * channels);
-  for (std::size_t c = 0; c < channels; ++c)
-    for (std::int64_t i = 0; i < frames; ++i) float_interleaved_[static_cast<std::size_t>(i) * channels + c] = planar[c][i];
+  interleave(planar, frames, float_interleaved_);
   check_written(frames, sf_writef_float(static_cast<SNDFILE*>(sndfile_), float_interleaved_.data(), frames));
 }
 

@@ -53,7 +53,6 @@ class AudioWriter {
   void check_written(std::int64_t wanted, std::int64_t written);
   AtomicFile file_;
   void* sndfile_ = nullptr;  // SNDFILE*
-  int channels_;
   std::vector<std::int32_t> pcm_interleaved_;
   std::vector<float> float_interleaved_;
 };

@@ -39,7 +39,12 @@ JobPlan plan_jobs(const std::vector<std::string>& inputs, const fs::path& out_di
   std::map<fs::path, std::string> claimed;  // output -> input that claimed it
   std::set<fs::path> all_inputs;
 
-  std::vector<std::pair<fs::path, fs::path>> candidates;  // input, output relative to OUTDIR
+  struct Candidate {
+    fs::path input;
+    fs::path input_abs;  // resolved once: weakly_canonical costs system calls, and catalogues are large
+    fs::path rel;        // output relative to OUTDIR
+  };
+  std::vector<Candidate> candidates;
   for (const std::string& arg : inputs) {
     const fs::path in(arg);
     std::error_code ec;
@@ -50,7 +55,6 @@ JobPlan plan_jobs(const std::vector<std::string>& inputs, const fs::path& out_di
     }
     if (fs::is_directory(st)) {
       std::vector<fs::path> found;
-      const fs::path root_abs = absolute_normal(in);
       fs::recursive_directory_iterator it(in, fs::directory_options::skip_permission_denied, ec), end;
       for (; !ec && it != end; it.increment(ec)) {
         const fs::path& p = it->path();
@@ -70,20 +74,20 @@ JobPlan plan_jobs(const std::vector<std::string>& inputs, const fs::path& out_di
       for (const auto& f : found) {
         fs::path rel = f.lexically_relative(in);
         rel.replace_extension(ext);
-        candidates.emplace_back(f, rel);
+        candidates.push_back({f, absolute_normal(f), rel});
       }
     } else {
       fs::path rel = in.filename();
       rel.replace_extension(ext);
-      candidates.emplace_back(in, rel);
+      candidates.push_back({in, absolute_normal(in), rel});
     }
   }
-  for (const auto& [in, rel] : candidates) all_inputs.insert(absolute_normal(in));
+  for (const auto& c : candidates) all_inputs.insert(c.input_abs);
 
   std::set<fs::path> seen_inputs;
-  for (const auto& [in, rel] : candidates) {
+  for (const auto& [in, in_abs, rel] : candidates) {
     // The same file named twice (or found through two folders) is mastered once.
-    if (!seen_inputs.insert(absolute_normal(in)).second) continue;
+    if (!seen_inputs.insert(in_abs).second) continue;
     const fs::path out = out_dir / rel;
     const fs::path out_norm = absolute_normal(out);
     if (!is_inside(out_norm, out_abs)) {
