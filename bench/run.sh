@@ -23,3 +23,6 @@ if command -v sox >/dev/null; then
 else
   echo "sox not installed: apt-get install sox for the baseline"
 fi
+# The FFT against FFTW (and cuFFT with a GPU), and the convolution against zita-convolver.
+if [ -x "$build/bench/lathe_bench_fft" ]; then "$build/bench/lathe_bench_fft"; fi
+if [ -x "$build/bench/lathe_bench_convolve" ]; then "$build/bench/lathe_bench_convolve"; fi

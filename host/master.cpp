@@ -125,13 +125,22 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
 }
 
 // A track being processed: its place in `tracks`, what analysis found, how far the chain has got.
+// The chain's stream for a track is its audio followed by `latency` zero frames (so that stages with latency
+// can finish); the first `latency` frames of the chain's output are pre-roll and are not written.
 struct Active {
   std::size_t index;
   Analysis analysis;
-  std::int64_t done_frames = 0;
-  std::int64_t seg_frames = 0;       // frames in the current batch
-  std::vector<float> staging;        // interleaved segment as read
+  std::vector<std::unique_ptr<StageState>> states;  // one per stage of the profile (null when stateless)
+  std::int64_t latency = 0;          // frames: the sum of the stages' latencies
+  std::int64_t segment = 0;          // frames per segment for this track (a multiple of every stage's block)
+  std::int64_t read_frames = 0;      // audio frames decoded so far
+  std::int64_t fed_frames = 0;       // stream frames through the chain so far (audio + flush zeros)
+  std::int64_t written_frames = 0;   // frames written to the output
+  std::int64_t seg_frames = 0;       // stream frames in the current batch
+  std::vector<float> staging;        // interleaved segment as read (flush zeros included)
   std::string error;                 // set when the track fails mid-way
+
+  std::int64_t stream_frames() const { return analysis.frames + latency; }
 };
 
 }  // namespace
@@ -207,6 +216,17 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.content_key = hex64(a.analysis.key);
           r.input_peak_dbfs = a.analysis.peak > 0 ? 20.0 * std::log10(a.analysis.peak) : r.input_peak_dbfs;
           r.metadata = info.metadata;
+          // Each stage plans the track (filters designed for this rate, state made); the segment length is the
+          // option rounded up to a multiple of every stage's block.
+          const TrackShape shape{info.rate_hz, info.channels};
+          std::int64_t block = 1;
+          for (const auto& stage : profile.stages) {
+            TrackPlan plan = stage->start_track(shape);
+            a.states.push_back(std::move(plan.state));
+            a.latency += plan.latency_frames;
+            block = std::max(block, plan.block_frames);
+          }
+          a.segment = (seg + block - 1) / block * block;
           WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata, a.analysis.frames};
           io.open_output(spec, options.overwrite);
         } catch (const Error& e) {
@@ -233,8 +253,9 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     tbb::parallel_for(std::size_t{0}, active.size(), [&](std::size_t s) {
       Active& a = active[s];
       const auto channels = static_cast<std::size_t>(a.analysis.info.channels);
-      const std::int64_t want = std::min(seg, a.analysis.frames - a.done_frames);
-      a.staging.resize(static_cast<std::size_t>(want) * channels);
+      const std::int64_t stream_want = std::min(a.segment, a.stream_frames() - a.fed_frames);
+      const std::int64_t want = std::min(stream_want, a.analysis.frames - a.read_frames);
+      a.staging.assign(static_cast<std::size_t>(stream_want) * channels, 0.0f);  // flush frames stay zero
       try {
         std::int64_t got = 0;
         while (got < want) {
@@ -245,7 +266,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
         if (got != want)
           throw InputError("the file changed while it was being mastered (fewer frames on the second read)",
                            "do not modify inputs during a run");
-        a.seg_frames = got;
+        a.read_frames += got;
+        a.seg_frames = stream_want;
       } catch (const Error& e) {
         a.error = e.message();
         a.seg_frames = 0;
@@ -257,8 +279,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       Active& a = active[s];
       const auto channels = static_cast<std::size_t>(a.analysis.info.channels);
       for (std::size_t c = 0; c < channels; ++c) {
-        float* dst = batch.add_block(static_cast<std::uint32_t>(s), static_cast<std::uint32_t>(c), a.done_frames,
-                                     a.seg_frames, a.analysis.key);
+        float* dst = batch.add_block(static_cast<std::uint32_t>(s), static_cast<std::uint32_t>(c), a.fed_frames,
+                                     a.seg_frames, a.analysis.key, a.latency);
         const float* src = a.staging.data() + c;
         for (std::int64_t i = 0; i < a.seg_frames; ++i) dst[i] = src[static_cast<std::size_t>(i) * channels];
       }
@@ -268,11 +290,14 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
 
     // The chain, one launch per stage over the whole batch.
     engine.load(batch);
-    for (const auto& stage : profile.stages) {
+    std::vector<StageState*> states(active.size());
+    for (std::size_t i = 0; i < profile.stages.size(); ++i) {
+      const Stage& stage = *profile.stages[i];
+      for (std::size_t s = 0; s < active.size(); ++s) states[s] = active[s].states[i].get();
       const auto ts = Clock::now();
-      stage->process(engine, batch);
+      stage.process(engine, batch, states);
       engine.synchronize();
-      result.stage_seconds[stage->type()] += seconds_since(ts);
+      result.stage_seconds[stage.type()] += seconds_since(ts);
     }
     engine.store(batch);
 
@@ -286,19 +311,23 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       TrackIo& io = *tracks[a.index];
       const auto channels = static_cast<std::size_t>(a.analysis.info.channels);
       try {
-        if (batch.quantised_valid) {
+        // Frames of the stream before `latency` are pre-roll: skip them.
+        const std::int64_t skip = std::clamp<std::int64_t>(a.latency - a.fed_frames, 0, a.seg_frames);
+        const std::int64_t frames = a.seg_frames - skip;
+        if (frames > 0 && batch.quantised_valid) {
           std::vector<const std::int32_t*> planar(channels);
           for (std::size_t c = 0; c < channels; ++c)
-            planar[c] = batch.quantised.data() + batch.blocks[first_block[s] + c].offset;
-          io.write_pcm(planar, a.seg_frames);
-        } else {
+            planar[c] = batch.quantised.data() + batch.blocks[first_block[s] + c].offset + skip;
+          io.write_pcm(planar, frames);
+        } else if (frames > 0) {
           std::vector<const float*> planar(channels);
           for (std::size_t c = 0; c < channels; ++c)
-            planar[c] = batch.samples.data() + batch.blocks[first_block[s] + c].offset;
-          io.write_float(planar, a.seg_frames);
+            planar[c] = batch.samples.data() + batch.blocks[first_block[s] + c].offset + skip;
+          io.write_float(planar, frames);
         }
-        a.done_frames += a.seg_frames;
-        if (a.done_frames == a.analysis.frames) io.commit();
+        a.fed_frames += a.seg_frames;
+        a.written_frames += frames;
+        if (a.fed_frames == a.stream_frames()) io.commit();
       } catch (const Error& e) {
         a.error = e.message();
       } catch (const std::exception& e) {
@@ -315,7 +344,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       if (!a.error.empty()) {
         tracks[a.index]->abandon();
         finish(a.index, a.error);
-      } else if (a.done_frames == a.analysis.frames) {
+      } else if (a.fed_frames == a.stream_frames()) {
         finish(a.index, "");
       } else {
         still.push_back(std::move(a));

@@ -5,7 +5,9 @@
 
 #include <toml++/toml.h>
 
+#include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "host/engine/batch.hpp"
@@ -15,14 +17,43 @@ namespace lathe::host {
 
 class ProfileTable;
 
+// What a stage needs to know of a track before its first segment.
+struct TrackShape {
+  int rate_hz = 0;
+  int channels = 0;
+};
+
+// Per-track state a stage carries from one segment of a track to the next (filter history, envelopes). Owned
+// by the scheduler, which hands each batch slot's state back to the stage that made it.
+class StageState {
+ public:
+  virtual ~StageState() = default;
+};
+
+// How a stage will treat one track: made once when the track is admitted.
+struct TrackPlan {
+  std::unique_ptr<StageState> state;  // null for stateless stages
+  // Samples by which the stage's output lags its input (a linear-phase FIR's half length). The scheduler feeds
+  // this many extra zero samples after the track's end and drops as many from the start of the chain's output,
+  // so output sample n stays aligned with input sample n and the length is unchanged.
+  std::int64_t latency_frames = 0;
+  // Every segment of the track but the last must be a multiple of this many frames (block convolution keeps
+  // its blocks on a fixed grid, which is what makes segmented and whole processing give the same bits).
+  std::int64_t block_frames = 1;
+};
+
 class Stage {
  public:
   virtual ~Stage() = default;
-  // The profile's `type` ("gain", "dither").
+  // The profile's `type` ("gain", "dither", "eq").
   virtual std::string type() const = 0;
-  // Runs over every block of a batch already loaded into `engine`. No allocation visible to the caller, no
-  // I/O, no exception for signal content (anomalies are counted per track).
-  virtual void process(Engine& engine, BlockBatch& batch) const = 0;
+  // Called once per track before its first segment, from any thread (must be thread-safe): prepares what the
+  // stage needs at this rate (designed once per rate and cached) and returns the track's plan. Throws Error
+  // when the stage cannot process such a track (the track fails, the batch goes on).
+  virtual TrackPlan start_track(const TrackShape& /*shape*/) const { return {}; }
+  // Runs over every block of a batch already loaded into `engine`. `state[slot]` is the state start_track made
+  // for the track in that slot (null for stateless stages). No exception for signal content.
+  virtual void process(Engine& engine, BlockBatch& batch, std::span<StageState* const> state) const = 0;
   // Writes the stage's parameters back as TOML (for `lathe profiles --show` and reports).
   virtual void describe(toml::table& out) const = 0;
 };

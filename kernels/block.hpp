@@ -14,6 +14,8 @@ struct Block {
   std::uint64_t track_key;       // content hash of the track (keys the dither noise)
   std::uint32_t channel;         // channel index within the track
   std::uint32_t slot;            // index of the track within the batch (per-track parameters and counters)
+  std::int64_t preroll;          // the chain's latency for this track: stream samples before this index are
+                                 // pre-roll, processed but never written (and never counted as clipped)
 };
 
 // Elementwise kernels split each block into fixed chunks of this many samples. The value is part of the

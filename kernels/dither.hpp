@@ -59,9 +59,10 @@ LATHE_HD inline float round_to_integer(float v) {
 // Quantises one block to signed integers of `bits` bits, stored left-justified in int32 (bit 31 = sign), the
 // layout libsndfile's int writers take for any PCM width. Returns the number of samples clamped at full scale.
 // Samples that are not finite cannot reach here (inputs are refused); a NaN would quantise to 0 and count.
+// Samples before stream index `count_from` (a latency's pre-roll, never written) are quantised but not counted.
 LATHE_HD inline std::int64_t quantise_block(const float* in, std::int32_t* out, std::int64_t count,
                                             std::int64_t start_sample, std::uint64_t track_key,
-                                            std::uint32_t channel, QuantiseParams p) {
+                                            std::uint32_t channel, QuantiseParams p, std::int64_t count_from = 0) {
   const float scale = static_cast<float>(std::int32_t{1} << (p.bits - 1));  // 2^(bits-1), exact
   const float top = scale - 1.0f;
   const float bottom = -scale;
@@ -73,15 +74,15 @@ LATHE_HD inline std::int64_t quantise_block(const float* in, std::int32_t* out, 
     float q;
     if (v >= top) {
       q = top;
-      if (v > top + 0.5f) ++clamped;
+      if (v > top + 0.5f && start_sample + i >= count_from) ++clamped;
     } else if (v <= bottom) {
       q = bottom;
-      if (v < bottom - 0.5f) ++clamped;
+      if (v < bottom - 0.5f && start_sample + i >= count_from) ++clamped;
     } else if (v == v) {
       q = round_to_integer(v);
     } else {
       q = 0.0f;
-      ++clamped;
+      if (start_sample + i >= count_from) ++clamped;
     }
     // q is an integer in [-2^(bits-1), 2^(bits-1)-1]; the conversion is exact.
     out[i] = static_cast<std::int32_t>(static_cast<std::uint32_t>(static_cast<std::int32_t>(q)) << shift);

@@ -21,8 +21,9 @@ struct BlockBatch {
   bool quantised_valid = false;                // set once a stage has filled `quantised`
 
   // Adds `length` samples of `channel` of the track in `slot`; returns a pointer to fill.
+  // `preroll`: the chain's latency for the track (see kernels::Block).
   float* add_block(std::uint32_t slot, std::uint32_t channel, std::int64_t start_sample, std::int64_t length,
-                   std::uint64_t track_key);
+                   std::uint64_t track_key, std::int64_t preroll = 0);
   void clear();  // keeps capacity
   std::int64_t total_samples() const { return static_cast<std::int64_t>(samples.size()); }
 };

@@ -7,7 +7,9 @@
 
 #include <atomic>
 
+#include "host/dsp/convolution.hpp"
 #include "host/engine/engine.hpp"
+#include "kernels/convolve.hpp"
 #include "kernels/gain.hpp"
 
 namespace lathe::host {
@@ -50,12 +52,42 @@ class CpuEngine final : public Engine {
     for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
       const std::int64_t clamped = kernels::quantise_block(
           batch_->samples.data() + blk.offset + first, batch_->quantised.data() + blk.offset + first, count,
-          blk.start_sample + first, blk.track_key, blk.channel, params);
+          blk.start_sample + first, blk.track_key, blk.channel, params, blk.preroll);
       if (clamped != 0)
         std::atomic_ref<std::uint64_t>(batch_->clipped_samples[blk.slot])
             .fetch_add(static_cast<std::uint64_t>(clamped), std::memory_order_relaxed);
     });
     batch_->quantised_valid = true;
+  }
+
+  void convolve(std::span<const ConvolveJob> per_block) override {
+    const auto& blocks = batch_->blocks;
+    // One scratch per block, not per thread: convolve_segment runs nested parallel loops, and a thread waiting
+    // in one may pick up another block's task (a per-thread scratch would then be shared by two blocks).
+    if (scratch_.size() < blocks.size()) scratch_.resize(blocks.size());
+    tbb::parallel_for(std::size_t{0}, blocks.size(), [&](std::size_t b) {
+      const ConvolveJob& job = per_block[b];
+      if (job.fir == nullptr) return;
+      const kernels::Block& blk = blocks[b];
+      dsp::convolve_segment(*job.fir, batch_->samples.data() + blk.offset, blk.length_samples, job.state,
+                            scratch_[b], /*parallel=*/true);
+    });
+  }
+
+  void mid_side(std::span<const BlockPair> pairs, bool encode) override {
+    const auto& blocks = batch_->blocks;
+    float* samples = batch_->samples.data();
+    tbb::parallel_for(std::size_t{0}, pairs.size(), [&](std::size_t i) {
+      const kernels::Block& a = blocks[pairs[i].first];
+      const kernels::Block& b = blocks[pairs[i].second];
+      const std::int64_t n = std::min(a.length_samples, b.length_samples);
+      for (std::int64_t k = 0; k < n; ++k) {
+        if (encode)
+          kernels::mid_side_encode(samples + a.offset + k, samples + b.offset + k);
+        else
+          kernels::mid_side_decode(samples + a.offset + k, samples + b.offset + k);
+      }
+    });
   }
 
  private:
@@ -73,6 +105,7 @@ class CpuEngine final : public Engine {
 
   BlockBatch* batch_ = nullptr;
   ChunkMap map_;
+  std::vector<dsp::ConvolveScratch> scratch_;
 };
 
 }  // namespace

@@ -3,9 +3,15 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <map>
+#include <vector>
 
+#include "host/dsp/convolution.hpp"
+#include "host/dsp/fft.hpp"
 #include "host/engine/engine.hpp"
 #include "host/errors.hpp"
+#include "kernels/cuda/convolve.hpp"
+#include "kernels/cuda/fft.hpp"
 #include "kernels/cuda/launch.hpp"
 
 namespace lathe::host {
@@ -79,6 +85,7 @@ class CudaEngine final : public Engine {
     check_cuda(cudaMemsetAsync(d_clipped, 0, slots_ * sizeof(unsigned long long), stream_),
                "clearing GPU counters");
     sample_count_ = batch.samples.size();
+    batch_blocks_ = batch.blocks;
   }
 
   void store(BlockBatch& batch) override {
@@ -117,7 +124,112 @@ class CudaEngine final : public Engine {
     quantised_ = true;
   }
 
+  void convolve(std::span<const ConvolveJob> per_block) override {
+    // Blocks sharing a filter run as one group: one gather, one batched FFT, one spectral sum, one inverse.
+    std::map<const dsp::PartitionedFir*, std::vector<std::uint32_t>> groups;
+    for (std::size_t b = 0; b < per_block.size(); ++b)
+      if (per_block[b].fir != nullptr && batch_blocks_[b].length_samples > 0)
+        groups[per_block[b].fir].push_back(static_cast<std::uint32_t>(b));
+    for (const auto& [fir_ptr, members] : groups) convolve_group(*fir_ptr, members, per_block);
+  }
+
+  void mid_side(std::span<const BlockPair> pairs, bool encode) override {
+    if (pairs.empty()) return;
+    std::vector<std::uint32_t> flat;
+    for (const BlockPair& p : pairs) {
+      flat.push_back(p.first);
+      flat.push_back(p.second);
+    }
+    std::uint32_t* d_pairs = pairs_.reserve(flat.size());
+    check_cuda(cudaMemcpyAsync(d_pairs, flat.data(), flat.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice,
+                               stream_), "copying the mid/side pairs to the GPU");
+    check_launch(kernels::cuda::launch_mid_side(samples_.get(), blocks_.get(), d_pairs,
+                                                static_cast<std::int64_t>(pairs.size()), max_block_, encode, stream_),
+                 "launching the mid/side kernel");
+    // `flat` must outlive the asynchronous copy.
+    synchronize();
+  }
+
  private:
+  struct ResidentFir {
+    DeviceBuffer<kernels::Complex> spectra;
+  };
+
+  kernels::cuda::DeviceFft& device_fft(int log2n) {
+    auto& slot = ffts_[log2n];
+    if (!slot) slot = kernels::cuda::make_device_fft(*dsp::FftPlan::get(log2n));
+    return *slot;
+  }
+
+  const kernels::Complex* resident_spectra(const dsp::PartitionedFir& fir) {
+    auto& r = firs_[fir.id];
+    if (!r) {
+      r = std::make_unique<ResidentFir>();
+      kernels::Complex* d = r->spectra.reserve(fir.spectra.size());
+      check_cuda(cudaMemcpy(d, fir.spectra.data(), fir.spectra.size() * sizeof(kernels::Complex),
+                            cudaMemcpyHostToDevice), "copying filter spectra to the GPU");
+    }
+    return r->spectra.get();
+  }
+
+  void convolve_group(const dsp::PartitionedFir& fir, const std::vector<std::uint32_t>& members,
+                      std::span<const ConvolveJob> per_block) {
+    const std::int64_t B = fir.block, P = fir.partitions, S = fir.state_floats(), bins = fir.bins();
+    std::vector<kernels::cuda::ConvBlock> descs;
+    std::vector<kernels::cuda::ConvItem> items;
+    for (std::size_t m = 0; m < members.size(); ++m) {
+      const kernels::Block& blk = batch_blocks_[members[m]];
+      const std::int64_t T = (blk.length_samples + B - 1) / B;
+      descs.push_back({blk.offset, blk.length_samples, T, static_cast<std::int64_t>(items.size()),
+                       static_cast<std::int64_t>(m) * S});
+      for (std::int64_t t = 0; t < T; ++t) items.push_back({static_cast<std::uint32_t>(m), 0, t});
+    }
+    const auto n_items = static_cast<std::int64_t>(items.size());
+    const std::size_t state_floats = members.size() * static_cast<std::size_t>(S);
+
+    auto* d_descs = conv_blocks_.reserve(descs.size());
+    auto* d_items = conv_items_.reserve(items.size());
+    float* d_state = state_.reserve(state_floats);
+    float* d_new_state = new_state_.reserve(state_floats);
+    float* d_time = time_.reserve(static_cast<std::size_t>(n_items * 2 * B));
+    kernels::Complex* d_fresh = fresh_.reserve(static_cast<std::size_t>(n_items * bins));
+    kernels::Complex* d_sums = sums_.reserve(static_cast<std::size_t>(n_items * bins));
+    const kernels::Complex* d_fir = resident_spectra(fir);
+
+    staging_.resize(state_floats);
+    for (std::size_t m = 0; m < members.size(); ++m)
+      std::copy_n(per_block[members[m]].state, S, staging_.data() + m * static_cast<std::size_t>(S));
+    check_cuda(cudaMemcpyAsync(d_descs, descs.data(), descs.size() * sizeof(descs[0]), cudaMemcpyHostToDevice,
+                               stream_), "copying convolution tables to the GPU");
+    check_cuda(cudaMemcpyAsync(d_items, items.data(), items.size() * sizeof(items[0]), cudaMemcpyHostToDevice,
+                               stream_), "copying convolution tables to the GPU");
+    check_cuda(cudaMemcpyAsync(d_state, staging_.data(), state_floats * sizeof(float), cudaMemcpyHostToDevice,
+                               stream_), "copying convolution state to the GPU");
+
+    namespace kc = kernels::cuda;
+    const auto members_n = static_cast<std::int64_t>(members.size());
+    check_launch(kc::launch_conv_gather(samples_.get(), d_state, d_descs, d_items, n_items, B, d_time, stream_),
+                 "launching the convolution gather");
+    kc::DeviceFft& fft = device_fft(fir.log2_block + 1);
+    check_launch(kc::rfft_forward(fft, d_time, static_cast<std::size_t>(2 * B), d_fresh, static_cast<std::size_t>(bins),
+                                  static_cast<std::size_t>(n_items), stream_),
+                 "launching the forward FFT");
+    check_launch(kc::launch_conv_state(samples_.get(), d_state, d_fresh, d_new_state, d_descs, members_n, P, B, stream_),
+                 "launching the convolution state update");
+    check_launch(kc::launch_conv_mac(d_state, d_fresh, d_fir, d_descs, d_items, n_items, P, B, d_sums, stream_),
+                 "launching the spectral sums");
+    check_launch(kc::rfft_inverse(fft, d_sums, static_cast<std::size_t>(bins), d_time, static_cast<std::size_t>(2 * B),
+                                  static_cast<std::size_t>(n_items), stream_),
+                 "launching the inverse FFT");
+    check_launch(kc::launch_conv_scatter(d_time, samples_.get(), d_descs, d_items, n_items, B, stream_),
+                 "launching the convolution scatter");
+    check_cuda(cudaMemcpyAsync(staging_.data(), d_new_state, state_floats * sizeof(float), cudaMemcpyDeviceToHost,
+                               stream_), "copying convolution state from the GPU");
+    synchronize();
+    for (std::size_t m = 0; m < members.size(); ++m)
+      std::copy_n(staging_.data() + m * static_cast<std::size_t>(S), S, per_block[members[m]].state);
+  }
+
   int device_;
   std::string name_;
   cudaStream_t stream_ = nullptr;
@@ -126,6 +238,18 @@ class CudaEngine final : public Engine {
   DeviceBuffer<kernels::Block> blocks_;
   DeviceBuffer<unsigned long long> clipped_;
   DeviceBuffer<float> params_;
+  DeviceBuffer<std::uint32_t> pairs_;
+  DeviceBuffer<kernels::cuda::ConvBlock> conv_blocks_;
+  DeviceBuffer<kernels::cuda::ConvItem> conv_items_;
+  DeviceBuffer<float> state_;
+  DeviceBuffer<float> new_state_;
+  DeviceBuffer<float> time_;
+  DeviceBuffer<kernels::Complex> fresh_;
+  DeviceBuffer<kernels::Complex> sums_;
+  std::vector<float> staging_;
+  std::vector<kernels::Block> batch_blocks_;
+  std::map<int, std::unique_ptr<kernels::cuda::DeviceFft>> ffts_;
+  std::map<std::uint64_t, std::unique_ptr<ResidentFir>> firs_;
   std::int64_t block_count_ = 0;
   std::int64_t max_block_ = 0;
   std::size_t slots_ = 0;

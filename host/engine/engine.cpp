@@ -5,9 +5,9 @@
 namespace lathe::host {
 
 float* BlockBatch::add_block(std::uint32_t slot, std::uint32_t channel, std::int64_t start_sample,
-                             std::int64_t length, std::uint64_t track_key) {
+                             std::int64_t length, std::uint64_t track_key, std::int64_t preroll) {
   const std::int64_t offset = total_samples();
-  blocks.push_back(kernels::Block{offset, length, start_sample, track_key, channel, slot});
+  blocks.push_back(kernels::Block{offset, length, start_sample, track_key, channel, slot, preroll});
   samples.resize(static_cast<std::size_t>(offset + length));
   if (static_cast<int>(slot) >= slots) slots = static_cast<int>(slot) + 1;
   return samples.data() + offset;

@@ -15,6 +15,23 @@
 
 namespace lathe::host {
 
+namespace dsp {
+struct PartitionedFir;
+}
+
+// One block's part in a convolution: its filter (null: the block is left as it is) and its stream's state
+// (fir->state_floats() floats in host memory, 8-byte aligned, read and updated; see kernels/convolve.hpp).
+struct ConvolveJob {
+  const dsp::PartitionedFir* fir = nullptr;
+  float* state = nullptr;
+};
+
+// Two blocks of one stereo track (left/right, or mid/side).
+struct BlockPair {
+  std::uint32_t first;
+  std::uint32_t second;
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -34,6 +51,12 @@ class Engine {
   virtual void apply_gain(std::span<const float> gain_per_slot) = 0;
   // quantised = dither + quantise(samples); per-slot clip counts are added to the batch's counters on store().
   virtual void quantise(const kernels::QuantiseParams& params) = 0;
+  // Each block with a filter is convolved in place as the next segment of its stream (kernels/convolve.hpp).
+  // `per_block` has one entry per block of the batch. Filters are shared: blocks with the same filter run
+  // together, and a device engine keeps a filter's spectra resident for as long as it lives.
+  virtual void convolve(std::span<const ConvolveJob> per_block) = 0;
+  // (left, right) -> (mid, side) when `encode`, and back otherwise, for each pair of blocks.
+  virtual void mid_side(std::span<const BlockPair> pairs, bool encode) = 0;
 };
 
 enum class EngineChoice { kAuto, kCpu, kGpu };

@@ -1,5 +1,6 @@
 #include "host/profile/profile_table.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -23,7 +24,12 @@ std::string ProfileTable::value_text(const std::string& key) const {
     os << "(a table)";
   else if (n->is_array())
     os << "(an array)";
-  else
+  else if (const auto* f = n->as_floating_point()) {
+    // The shortest text that reads back as the same double: 0.7, not 0.69999999999999996.
+    char buf[32];
+    const auto r = std::to_chars(buf, buf + sizeof buf, f->get());
+    os << std::string(buf, r.ptr);
+  } else
     n->visit([&](auto&& v) { os << v; });
   return os.str();
 }

@@ -32,6 +32,9 @@ class ProfileTable {
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
 
   const std::string& file() const { return file_; }
+  const std::string& where() const { return where_; }
+  // The table itself, for sub-tables a caller parses (mark their keys with consume()).
+  const toml::table& table() const { return table_; }
 
  private:
   std::string value_text(const std::string& key) const;

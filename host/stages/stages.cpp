@@ -7,6 +7,7 @@
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
 #include "host/stage.hpp"
+#include "host/stages/eq_stage.hpp"
 
 namespace lathe::host {
 namespace {
@@ -21,7 +22,7 @@ class GainStage final : public Stage {
     gain_lin_ = static_cast<float>(std::pow(10.0, gain_db_ / 20.0));
   }
   std::string type() const override { return "gain"; }
-  void process(Engine& engine, BlockBatch& batch) const override {
+  void process(Engine& engine, BlockBatch& batch, std::span<StageState* const>) const override {
     const std::vector<float> gains(static_cast<std::size_t>(batch.slots), gain_lin_);
     engine.apply_gain(gains);
   }
@@ -40,7 +41,7 @@ class DitherStage final : public Stage {
     kind_ = t.choice("kind", {"tpdf", "none"}, "tpdf");
   }
   std::string type() const override { return "dither"; }
-  void process(Engine& engine, BlockBatch& batch) const override {
+  void process(Engine& engine, BlockBatch& batch, std::span<StageState* const>) const override {
     if (batch.bits == SampleBits::kFloat32) return;
     kernels::QuantiseParams p{};
     p.bits = static_cast<std::uint32_t>(batch.bits);
@@ -59,6 +60,7 @@ const std::map<std::string, Factory>& registry() {
   static const std::map<std::string, Factory> r = {
       {"gain", [](ProfileTable& t) { return std::make_unique<GainStage>(t); }},
       {"dither", [](ProfileTable& t) { return std::make_unique<DitherStage>(t); }},
+      {"eq", [](ProfileTable& t) { return make_eq_stage(t); }},
   };
   return r;
 }

@@ -28,7 +28,7 @@ __global__ void quantise_kernel(const float* samples, std::int32_t* quantised, c
   std::int64_t clamped = 0;
   for (std::int64_t i = first + threadIdx.x; i < end; i += blockDim.x)
     clamped += quantise_block(samples + blk.offset + i, quantised + blk.offset + i, 1, blk.start_sample + i,
-                              blk.track_key, blk.channel, params);
+                              blk.track_key, blk.channel, params, blk.preroll);
   // Integer counts: the order of the atomic additions cannot change the total.
   if (clamped != 0) atomicAdd(clipped_per_slot + blk.slot, static_cast<unsigned long long>(clamped));
 }

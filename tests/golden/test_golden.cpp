@@ -60,6 +60,22 @@ std::vector<Chain> chains() {
       {"stage-dither-tpdf24", "[delivery]\nbits = 24\n[[stage]]\ntype = \"dither\"\nkind = \"tpdf\"\n"},
       {"stage-dither-none24", "[delivery]\nbits = 24\n[[stage]]\ntype = \"dither\"\nkind = \"none\"\n"},
       {"stage-gain-1.5-float32", "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"gain\"\ngain_db = -1.5\n"},
+      // Bands below 4 kHz: the 8 kHz case must pass too.
+      {"stage-eq-stereo-tpdf24",
+       "[delivery]\nbits = 24\n[[stage]]\ntype = \"eq\"\nbands = [\n"
+       "{ type = \"highpass\", freq_hz = 30, slope_db_per_oct = 12 },\n"
+       "{ type = \"low_shelf\", freq_hz = 120, gain_db = 2, q = 0.7 },\n"
+       "{ type = \"bell\", freq_hz = 2500, gain_db = -2, q = 1.2 },\n"
+       "{ type = \"tilt\", db_per_oct = 0.3 },\n]\n"},
+      {"stage-eq-midside-float32",
+       "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"eq\"\nbands = [\n"
+       "{ type = \"bell\", freq_hz = 300, gain_db = -3, q = 1, channels = \"mid\" },\n"
+       "{ type = \"high_shelf\", freq_hz = 3000, gain_db = 2, slope = 0.7, channels = \"side\" },\n"
+       "{ type = \"lowpass\", freq_hz = 3900, slope_db_per_oct = 6 },\n]\n"},
+      {"stage-eq-taps255-gain-none16",
+       "[delivery]\nbits = 16\n[[stage]]\ntype = \"eq\"\nfir_taps = 255\nbands = [\n"
+       "{ type = \"bell\", freq_hz = 1000, gain_db = 4, q = 0.7 },\n]\n"
+       "[[stage]]\ntype = \"gain\"\ngain_db = -3\n[[stage]]\ntype = \"dither\"\nkind = \"none\"\n"},
   };
   for (const auto& b : host::builtin_profiles()) c.push_back({std::string("profile-") + b.name, ""});
   return c;
@@ -82,9 +98,12 @@ Hashes compute(host::Engine& engine) {
     }
     const host::MasterResult r = host::master_tracks(tracks, profile, engine, host::MasterOptions{});
     for (std::size_t i = 0; i < mem.size(); ++i) {
-      EXPECT_TRUE(r.tracks[i].ok) << chain.name << "/" << mem[i]->name() << ": " << r.tracks[i].error;
+      // A track the chain refuses (a built-in profile's band above an 8 kHz track's Nyquist) is a golden
+      // outcome too: "refused", the same on every engine.
       const auto bytes = mem[i]->output_bytes();
-      out[chain.name + "/" + mem[i]->name()] = host::sha256_hex(bytes.data(), bytes.size());
+      out[chain.name + "/" + mem[i]->name()] =
+          r.tracks[i].ok ? host::sha256_hex(bytes.data(), bytes.size()) : std::string("refused");
+      if (!r.tracks[i].ok) std::cout << "refused: " << chain.name << "/" << mem[i]->name() << ": " << r.tracks[i].error << "\n";
     }
   }
   return out;
