@@ -86,6 +86,8 @@ class CudaEngine final : public Engine {
                "clearing GPU counters");
     sample_count_ = batch.samples.size();
     batch_blocks_ = batch.blocks;
+    ++generation_;
+    evict_states();
   }
 
   void store(BlockBatch& batch) override {
@@ -172,6 +174,14 @@ class CudaEngine final : public Engine {
     return r->spectra.get();
   }
 
+  // A stream's convolution state kept on the device between batches, double-buffered (the update reads the
+  // old state while it writes the new one).
+  struct ResidentState {
+    DeviceBuffer<float> buffer[2];
+    int current = 0;
+    std::uint64_t used = 0;  // batch generation of the last use
+  };
+
   void convolve_group(const dsp::PartitionedFir& fir, const std::vector<std::uint32_t>& members,
                       std::span<const ConvolveJob> per_block) {
     const std::int64_t B = fir.block, P = fir.partitions, S = fir.state_floats(), bins = fir.bins();
@@ -179,55 +189,64 @@ class CudaEngine final : public Engine {
     std::vector<kernels::cuda::ConvItem> items;
     for (std::size_t m = 0; m < members.size(); ++m) {
       const kernels::Block& blk = batch_blocks_[members[m]];
+      const ConvolveJob& job = per_block[members[m]];
+      // The state lives here from the stream's first segment on; the host copy is read only then.
+      auto& slot = states_[job.state];
+      if (!slot) slot = std::make_unique<ResidentState>();
+      ResidentState& r = *slot;
+      float* cur = r.buffer[r.current].reserve(static_cast<std::size_t>(S));
+      float* next = r.buffer[1 - r.current].reserve(static_cast<std::size_t>(S));
+      if (blk.start_sample == 0 || r.used == 0)
+        check_cuda(cudaMemcpyAsync(cur, job.state, static_cast<std::size_t>(S) * sizeof(float), cudaMemcpyHostToDevice,
+                                   stream_), "copying convolution state to the GPU");
+      r.current = 1 - r.current;
+      r.used = generation_;
       const std::int64_t T = (blk.length_samples + B - 1) / B;
-      descs.push_back({blk.offset, blk.length_samples, T, static_cast<std::int64_t>(items.size()),
-                       static_cast<std::int64_t>(m) * S});
+      descs.push_back({blk.offset, blk.length_samples, T, static_cast<std::int64_t>(items.size()), cur, next});
       for (std::int64_t t = 0; t < T; ++t) items.push_back({static_cast<std::uint32_t>(m), 0, t});
     }
     const auto n_items = static_cast<std::int64_t>(items.size());
-    const std::size_t state_floats = members.size() * static_cast<std::size_t>(S);
 
     auto* d_descs = conv_blocks_.reserve(descs.size());
     auto* d_items = conv_items_.reserve(items.size());
-    float* d_state = state_.reserve(state_floats);
-    float* d_new_state = new_state_.reserve(state_floats);
     float* d_time = time_.reserve(static_cast<std::size_t>(n_items * 2 * B));
     kernels::Complex* d_fresh = fresh_.reserve(static_cast<std::size_t>(n_items * bins));
     kernels::Complex* d_sums = sums_.reserve(static_cast<std::size_t>(n_items * bins));
     const kernels::Complex* d_fir = resident_spectra(fir);
-
-    staging_.resize(state_floats);
-    for (std::size_t m = 0; m < members.size(); ++m)
-      std::copy_n(per_block[members[m]].state, S, staging_.data() + m * static_cast<std::size_t>(S));
     check_cuda(cudaMemcpyAsync(d_descs, descs.data(), descs.size() * sizeof(descs[0]), cudaMemcpyHostToDevice,
                                stream_), "copying convolution tables to the GPU");
     check_cuda(cudaMemcpyAsync(d_items, items.data(), items.size() * sizeof(items[0]), cudaMemcpyHostToDevice,
                                stream_), "copying convolution tables to the GPU");
-    check_cuda(cudaMemcpyAsync(d_state, staging_.data(), state_floats * sizeof(float), cudaMemcpyHostToDevice,
-                               stream_), "copying convolution state to the GPU");
 
     namespace kc = kernels::cuda;
     const auto members_n = static_cast<std::int64_t>(members.size());
-    check_launch(kc::launch_conv_gather(samples_.get(), d_state, d_descs, d_items, n_items, B, d_time, stream_),
+    check_launch(kc::launch_conv_gather(samples_.get(), d_descs, d_items, n_items, B, d_time, stream_),
                  "launching the convolution gather");
     kc::DeviceFft& fft = device_fft(fir.log2_block + 1);
     check_launch(kc::rfft_forward(fft, d_time, static_cast<std::size_t>(2 * B), d_fresh, static_cast<std::size_t>(bins),
                                   static_cast<std::size_t>(n_items), stream_),
                  "launching the forward FFT");
-    check_launch(kc::launch_conv_state(samples_.get(), d_state, d_fresh, d_new_state, d_descs, members_n, P, B, stream_),
+    check_launch(kc::launch_conv_state(samples_.get(), d_fresh, d_descs, members_n, P, B, stream_),
                  "launching the convolution state update");
-    check_launch(kc::launch_conv_mac(d_state, d_fresh, d_fir, d_descs, d_items, n_items, P, B, d_sums, stream_),
+    check_launch(kc::launch_conv_mac(d_fresh, d_fir, d_descs, d_items, n_items, P, B, d_sums, stream_),
                  "launching the spectral sums");
     check_launch(kc::rfft_inverse(fft, d_sums, static_cast<std::size_t>(bins), d_time, static_cast<std::size_t>(2 * B),
                                   static_cast<std::size_t>(n_items), stream_),
                  "launching the inverse FFT");
     check_launch(kc::launch_conv_scatter(d_time, samples_.get(), d_descs, d_items, n_items, B, stream_),
                  "launching the convolution scatter");
-    check_cuda(cudaMemcpyAsync(staging_.data(), d_new_state, state_floats * sizeof(float), cudaMemcpyDeviceToHost,
-                               stream_), "copying convolution state from the GPU");
+    // The tables above are read by kernels still queued: wait before they go out of scope.
     synchronize();
-    for (std::size_t m = 0; m < members.size(); ++m)
-      std::copy_n(staging_.data() + m * static_cast<std::size_t>(S), S, per_block[members[m]].state);
+  }
+
+  // Drops the resident state of streams no batch has used for two generations (finished tracks).
+  void evict_states() {
+    for (auto it = states_.begin(); it != states_.end();) {
+      if (it->second->used + 2 <= generation_)
+        it = states_.erase(it);
+      else
+        ++it;
+    }
   }
 
   int device_;
@@ -241,12 +260,11 @@ class CudaEngine final : public Engine {
   DeviceBuffer<std::uint32_t> pairs_;
   DeviceBuffer<kernels::cuda::ConvBlock> conv_blocks_;
   DeviceBuffer<kernels::cuda::ConvItem> conv_items_;
-  DeviceBuffer<float> state_;
-  DeviceBuffer<float> new_state_;
   DeviceBuffer<float> time_;
   DeviceBuffer<kernels::Complex> fresh_;
   DeviceBuffer<kernels::Complex> sums_;
-  std::vector<float> staging_;
+  std::uint64_t generation_ = 1;
+  std::map<const float*, std::unique_ptr<ResidentState>> states_;
   std::vector<kernels::Block> batch_blocks_;
   std::map<int, std::unique_ptr<kernels::cuda::DeviceFft>> ffts_;
   std::map<std::uint64_t, std::unique_ptr<ResidentFir>> firs_;

@@ -20,7 +20,11 @@ struct PartitionedFir;
 }
 
 // One block's part in a convolution: its filter (null: the block is left as it is) and its stream's state
-// (fir->state_floats() floats in host memory, 8-byte aligned, read and updated; see kernels/convolve.hpp).
+// (fir->state_floats() floats in host memory, 8-byte aligned, zeros at the start of the stream; see
+// kernels/convolve.hpp). The CPU engine reads and updates it in place. A device engine reads it at the stream's
+// first segment (the block's start_sample is 0) and then keeps the state resident on the device, keyed by this
+// pointer, without writing the host copy back: the pointer identifies the stream, so it must stay valid and
+// unique to the stream for as long as the stream runs (a stream unused for two batches is forgotten).
 struct ConvolveJob {
   const dsp::PartitionedFir* fir = nullptr;
   float* state = nullptr;

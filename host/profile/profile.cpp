@@ -145,7 +145,8 @@ std::string Profile::to_toml() const {
   }
   root.insert_or_assign("stage", stage_list);
   std::ostringstream os;
-  os << root;
+  // Relaxed float precision: 0.7, not 0.69999999999999996 (values still read back as the same profile).
+  os << toml::toml_formatter{root, toml::toml_formatter::default_flags | toml::format_flags::relaxed_float_precision};
   return os.str() + "\n";
 }
 

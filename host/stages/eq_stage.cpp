@@ -37,7 +37,7 @@ struct EqTrackState final : StageState {
 
 class EqStage final : public Stage {
  public:
-  explicit EqStage(ProfileTable& t) : file_(t.file()), where_(t.where()) {
+  explicit EqStage(ProfileTable& t) : file_(t.file()), where_(t.where()), line_(t.line_of("bands")) {
     bands_ = dsp::parse_eq_bands(t.table(), t.file(), t.where());
     t.consume("bands");
     const double taps = t.number("fir_taps", 0, static_cast<double>(kMaxTaps), 0, "taps (0 = automatic)");
@@ -111,8 +111,9 @@ class EqStage final : public Stage {
       for (const auto* set : sets) {
         const long need = dsp::eq_auto_fir_taps(*set, rate);
         if (need == 0)
-          throw ProfileError(file_ + ": " + where_ + ": at " + std::to_string(rate_hz) +
-                                 " Hz these bands need a FIR longer than " + std::to_string(kMaxTaps) + " taps",
+          throw ProfileError(file_ + ":" + std::to_string(line_) + ": " + where_ + ": bands: at " +
+                                 std::to_string(rate_hz) + " Hz this curve needs a FIR longer than the " +
+                                 std::to_string(kMaxTaps) + " taps allowed",
                              "raise the lowest band frequency, lower its q or slope, or set fir_taps (up to " +
                                  std::to_string(kMaxTaps) + ") to accept a less exact curve");
         taps = std::max(taps, need);
@@ -136,6 +137,7 @@ class EqStage final : public Stage {
 
   std::string file_;
   std::string where_;
+  int line_ = 0;
   std::vector<dsp::EqBand> bands_;
   std::vector<dsp::EqBand> stereo_, mid_, side_;
   bool has_mid_side_ = false;

@@ -17,7 +17,7 @@ dim3 grid_rows(std::int64_t rows, std::int64_t row_length) {
   return dim3(static_cast<unsigned>(xs > 0 ? xs : 1), static_cast<unsigned>(rows), 1);
 }
 
-__global__ void gather_kernel(const float* samples, const float* state, const ConvBlock* blocks,
+__global__ void gather_kernel(const float* samples, const ConvBlock* blocks,
                               const ConvItem* items, std::int64_t B, float* frame_buf, std::int64_t row0) {
   const std::int64_t f = row0 + blockIdx.y;
   const ConvItem item = items[f];
@@ -27,13 +27,13 @@ __global__ void gather_kernel(const float* samples, const float* state, const Co
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kSpan;
   const std::int64_t end = min(first + kSpan, n);
   float* out = frame_buf + f * n;
-  const float* time = state + blk.state_offset;
+  const float* time = blk.state;
   const float* in = samples + blk.sample_offset;
   for (std::int64_t i = first + threadIdx.x; i < end; i += blockDim.x)
     out[i] = conv_stream_sample(time, B, in, blk.count, z0 + i);
 }
 
-__global__ void mac_kernel(const float* state, const Complex* fresh, const Complex* fir_spectra,
+__global__ void mac_kernel(const Complex* fresh, const Complex* fir_spectra,
                            const ConvBlock* blocks, const ConvItem* items, std::int64_t P, std::int64_t B,
                            Complex* sums, std::int64_t row0) {
   const std::int64_t o = row0 + blockIdx.y;
@@ -42,25 +42,25 @@ __global__ void mac_kernel(const float* state, const Complex* fresh, const Compl
   const std::int64_t bins = B + 1;
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kSpan;
   const std::int64_t end = min(first + kSpan, bins);
-  const Complex* old = reinterpret_cast<const Complex*>(state + blk.state_offset + B);
+  const Complex* old = reinterpret_cast<const Complex*>(blk.state + B);
   const Complex* x = fresh + blk.fresh_base * bins;
   for (std::int64_t k = first + threadIdx.x; k < end; k += blockDim.x)
     sums[o * bins + k] = conv_spectral_sum(old, x, fir_spectra, P, bins, item.index, k);
 }
 
 // Row b: block b's next state, [B time samples | (P-1) * bins spectra], as floats.
-__global__ void state_kernel(const float* samples, const float* state, const Complex* fresh, float* new_state,
-                             const ConvBlock* blocks, std::int64_t P, std::int64_t B, std::int64_t row0) {
+__global__ void state_kernel(const float* samples, const Complex* fresh, const ConvBlock* blocks, std::int64_t P,
+                             std::int64_t B, std::int64_t row0) {
   const ConvBlock blk = blocks[row0 + blockIdx.y];
   const std::int64_t bins = B + 1;
   const std::int64_t total = B + 2 * (P - 1) * bins;
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kSpan;
   const std::int64_t end = min(first + kSpan, total);
-  const float* time = state + blk.state_offset;
-  const Complex* old = reinterpret_cast<const Complex*>(state + blk.state_offset + B);
+  const float* time = blk.state;
+  const Complex* old = reinterpret_cast<const Complex*>(blk.state + B);
   const Complex* x = fresh + blk.fresh_base * bins;
   const float* in = samples + blk.sample_offset;
-  float* out = new_state + blk.state_offset;
+  float* out = blk.new_state;
   for (std::int64_t i = first + threadIdx.x; i < end; i += blockDim.x) {
     if (i < B) {
       out[i] = conv_stream_sample(time, B, in, blk.count, blk.out_blocks * B + i);
@@ -116,31 +116,31 @@ int over_rows(std::int64_t rows, Launch&& launch) {
 
 }  // namespace
 
-int launch_conv_gather(const float* d_samples, const float* d_state, const ConvBlock* d_blocks,
+int launch_conv_gather(const float* d_samples, const ConvBlock* d_blocks,
                        const ConvItem* d_items, std::int64_t item_count, std::int64_t block, float* d_frame_buf,
                        Stream stream) {
   return over_rows(item_count, [&](std::int64_t row0, std::int64_t rows) {
     gather_kernel<<<grid_rows(rows, 2 * block), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-        d_samples, d_state, d_blocks, d_items, block, d_frame_buf, row0);
+        d_samples, d_blocks, d_items, block, d_frame_buf, row0);
   });
 }
 
-int launch_conv_mac(const float* d_state, const Complex* d_fresh, const Complex* d_fir_spectra,
+int launch_conv_mac(const Complex* d_fresh, const Complex* d_fir_spectra,
                     const ConvBlock* d_blocks, const ConvItem* d_items, std::int64_t item_count,
                     std::int64_t partitions, std::int64_t block, Complex* d_sums, Stream stream) {
   return over_rows(item_count, [&](std::int64_t row0, std::int64_t rows) {
     mac_kernel<<<grid_rows(rows, block + 1), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-        d_state, d_fresh, d_fir_spectra, d_blocks, d_items, partitions, block, d_sums, row0);
+        d_fresh, d_fir_spectra, d_blocks, d_items, partitions, block, d_sums, row0);
   });
 }
 
-int launch_conv_state(const float* d_samples, const float* d_state, const Complex* d_fresh, float* d_new_state,
-                      const ConvBlock* d_blocks, std::int64_t block_count, std::int64_t partitions, std::int64_t block,
+int launch_conv_state(const float* d_samples, const Complex* d_fresh, const ConvBlock* d_blocks,
+                      std::int64_t block_count, std::int64_t partitions, std::int64_t block,
                       Stream stream) {
   const std::int64_t total = block + 2 * (partitions - 1) * (block + 1);
   return over_rows(block_count, [&](std::int64_t row0, std::int64_t rows) {
     state_kernel<<<grid_rows(rows, total), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-        d_samples, d_state, d_fresh, d_new_state, d_blocks, partitions, block, row0);
+        d_samples, d_fresh, d_blocks, partitions, block, row0);
   });
 }
 

@@ -253,6 +253,8 @@ TEST(EqStage, BadProfilesNameTheLineAndTheRange) {
   std::vector<std::string> errors;
   master(narrow, {make_signal(SignalKind::kNoise, 1, 100, 384000)}, 384000, *engine, 65536, &errors);
   EXPECT_NE(errors[0].find("fir_taps"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("narrow.toml:5:"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[0].find("1048575"), std::string::npos) << errors[0];
 }
 
 TEST(EqStage, ExplicitFirTapsAreUsedAsGiven) {
