@@ -59,9 +59,14 @@ LATHE_HD inline long long fft_twiddle_count(int log2n) { return (1LL << log2n) -
 
 LATHE_HD inline Complex cconj(Complex a) { return {a.re, -a.im}; }
 
+// The butterflies are templates over the complex type so that the CPU engine can run the very same sequence of
+// operations on SIMD lanes (a struct {re, im} of float vectors with cadd/csub/cmul overloads found by ADL);
+// T = Complex everywhere else.
+
 // 2-point DFT.
-LATHE_HD inline void fft2(Complex& a0, Complex& a1) {
-  const Complex t = a0;
+template <class T>
+LATHE_HD inline void fft2(T& a0, T& a1) {
+  const T t = a0;
   a0 = cadd(t, a1);
   a1 = csub(t, a1);
 }
@@ -69,23 +74,26 @@ LATHE_HD inline void fft2(Complex& a0, Complex& a1) {
 // 4-point forward DFT (w = -i):
 //   t0 = a0 + a2, t1 = a0 - a2, t2 = a1 + a3, t3 = a1 - a3
 //   y0 = t0 + t2, y2 = t0 - t2, y1 = t1 - i t3, y3 = t1 + i t3
-LATHE_HD inline void fft4(Complex& a0, Complex& a1, Complex& a2, Complex& a3) {
-  const Complex t0 = cadd(a0, a2);
-  const Complex t1 = csub(a0, a2);
-  const Complex t2 = cadd(a1, a3);
-  const Complex t3 = csub(a1, a3);
+template <class T>
+LATHE_HD inline void fft4(T& a0, T& a1, T& a2, T& a3) {
+  const T t0 = cadd(a0, a2);
+  const T t1 = csub(a0, a2);
+  const T t2 = cadd(a1, a3);
+  const T t3 = csub(a1, a3);
   a0 = cadd(t0, t2);
   a2 = csub(t0, t2);
-  a1 = Complex{t1.re + t3.im, t1.im - t3.re};
-  a3 = Complex{t1.re - t3.im, t1.im + t3.re};
+  a1 = T{t1.re + t3.im, t1.im - t3.re};
+  a3 = T{t1.re - t3.im, t1.im + t3.re};
 }
 
 // The butterfly of one pass on R values in registers, twiddles w[0..R-2] (used only when `twiddle`).
-LATHE_HD inline void fft_butterfly2(Complex* a, const Complex* w, bool twiddle) {
+template <class T>
+LATHE_HD inline void fft_butterfly2(T* a, const T* w, bool twiddle) {
   if (twiddle) a[1] = cmul(a[1], w[0]);
   fft2(a[0], a[1]);
 }
-LATHE_HD inline void fft_butterfly4(Complex* a, const Complex* w, bool twiddle) {
+template <class T>
+LATHE_HD inline void fft_butterfly4(T* a, const T* w, bool twiddle) {
   if (twiddle) {
     a[1] = cmul(a[1], w[0]);
     a[2] = cmul(a[2], w[1]);
@@ -107,9 +115,11 @@ LATHE_HD inline long long fft_dst_index(long long j, long long ns, int radix, in
 //    c + l * n/2^log2p (the first passes of a Stockham FFT act on such strided subsequences independently);
 //  - a later phase (Q0 = 2^log2q0 = product of the earlier radices): column c = q + Q0 * G, q < Q0, works on the
 //    points c + l * n/2^log2p and writes q + Q0 * (G * 2^log2p + l); its twiddle index is q + Q0 * k_local.
-// Every butterfly of a phase sees the same inputs and twiddle entry as in the whole-array pass.
-constexpr int kFftTileLog2 = 12;      // transforms up to 2^12 points are one phase
-constexpr int kFftMaxPhaseLog2 = 10;  // phases of larger transforms have at most 2^10 points
+// Every butterfly of a phase sees the same inputs and twiddle entry as in the whole-array pass, so the grouping
+// (and the single-phase limit, which depends on the device's shared memory) never changes a bit.
+constexpr int kFftTileLog2 = 12;         // transforms up to 2^12 points are one phase on every device
+constexpr int kFftSingleMaxLog2 = 14;    // ... and up to 2^14 where the device has the shared memory for it
+constexpr int kFftMaxPhaseLog2 = 10;     // phases of larger transforms have at most 2^10 points
 constexpr int kFftMaxPhases = 4;
 
 struct FftPhase {
@@ -119,13 +129,13 @@ struct FftPhase {
   int log2q0;      // log2 of the span of that pass
 };
 
-// Points of each phase of a 2^log2n-point transform: one phase up to 2^12; otherwise phases of at most 2^10
-// points, every phase after the first even (the first holds the radix-2 pass of an odd log2n).
-LATHE_HD inline int fft_phase_count(int log2n) {
-  return log2n <= kFftTileLog2 ? 1 : (log2n + kFftMaxPhaseLog2 - 1) / kFftMaxPhaseLog2;
+// Points of each phase of a 2^log2n-point transform: one phase up to 2^single_max (12..14); otherwise phases
+// of at most 2^10 points, every phase after the first even (the first holds the radix-2 pass of an odd log2n).
+LATHE_HD inline int fft_phase_count(int log2n, int single_max = kFftSingleMaxLog2) {
+  return log2n <= single_max ? 1 : (log2n + kFftMaxPhaseLog2 - 1) / kFftMaxPhaseLog2;
 }
-LATHE_HD inline int fft_phase_log2p(int log2n, int i) {
-  const int count = fft_phase_count(log2n);
+LATHE_HD inline int fft_phase_log2p(int log2n, int i, int single_max = kFftSingleMaxLog2) {
+  const int count = fft_phase_count(log2n, single_max);
   if (count == 1) return log2n;
   int bits[kFftMaxPhases] = {0, 0, 0, 0};
   int base = (log2n / count) & ~1;
@@ -144,12 +154,12 @@ LATHE_HD inline int fft_phase_log2p(int log2n, int i) {
   bits[0] = first;
   return bits[i];
 }
-LATHE_HD inline FftPhase fft_phase(int log2n, int i) {
-  FftPhase ph{log2n, fft_phase_log2p(log2n, 0), 0, 0};
+LATHE_HD inline FftPhase fft_phase(int log2n, int i, int single_max = kFftSingleMaxLog2) {
+  FftPhase ph{log2n, fft_phase_log2p(log2n, 0, single_max), 0, 0};
   for (int p = 1; p <= i; ++p) {
     ph.first_pass += (ph.log2p & 1) + ph.log2p / 2;
     ph.log2q0 += ph.log2p;
-    ph.log2p = fft_phase_log2p(log2n, p);
+    ph.log2p = fft_phase_log2p(log2n, p, single_max);
   }
   return ph;
 }
@@ -167,6 +177,36 @@ LATHE_HD inline long long fft_phase_dst(const FftPhase& ph, long long c, long lo
 LATHE_HD inline long long fft_phase_twiddle(const FftPhase& ph, const FftPass& pass, long long c, long long jl) {
   const long long ns = pass.span >> ph.log2q0;
   return pass.twiddle_offset + (c & ((1LL << ph.log2q0) - 1)) + ((jl & (ns - 1)) << ph.log2q0);
+}
+
+// Steps: within a phase (and in the CPU's whole-array loops) passes run two at a time in registers. Step s is
+// the local passes 2s and 2s+1 (radices R1, R2; R2 = 1 when 2s+1 is past the last pass). A step of a column of
+// P points has P / (R1 R2) groups; group g holds the R1 R2 values
+//   v[m * R1 + r] = y[g + m * P/(R1 R2) + r * P/R1]      m < R2, r < R1
+// and runs butterflies j = g + m * P/(R1 R2) (m < R2) of the first pass on v[m*R1 .. m*R1+R1-1]; their outputs
+// would go to fft_dst_index(j, ns1, R1, r) = fft_dst_index(g, ns1, R1, r) + m * P/R2, which is input m of
+// butterfly j2 = fft_dst_index(g, ns1, R1, r) of the second pass (this needs ns1 R1 R2 <= P, true within a
+// phase). The second pass then runs butterflies j2 (r < R1) on (v[r], v[R1 + r], ...) and writes
+// y'[fft_dst_index(j2, ns1 R1, R2, r2)]. Each butterfly sees exactly the inputs and twiddles of the
+// pass-by-pass order, so steps never change a bit.
+LATHE_HD inline int fft_step_count(int log2p) { return (fft_pass_count(log2p) + 1) / 2; }
+LATHE_HD inline int fft_step_radix1(int log2p, int s) { return (s == 0 && (log2p & 1) != 0) ? 2 : 4; }
+LATHE_HD inline int fft_step_radix2(int log2p, int s) { return 2 * s + 1 < fft_pass_count(log2p) ? 4 : 1; }
+
+// Real transforms of more than one phase: the first phase of the inverse reads X[k] and X[h-k], the last
+// phase of the forward writes X[k] from Z[k] and Z[h-k]. In both, with `cols` columns (a power of two), point
+// l of column q holds k = q + cols * l, and h - k is point fft_real_partner_point of column
+// fft_real_partner_column (q = 0 and q = cols/2 are their own partners). A single phase is the case cols = 1.
+LATHE_HD inline long long fft_real_partner_column(long long cols, long long q) { return q == 0 ? 0 : cols - q; }
+LATHE_HD inline long long fft_real_partner_point(long long points, long long q, long long l) {
+  return q == 0 ? ((points - l) & (points - 1)) : points - 1 - l;
+}
+// The CUDA engine puts partners in the same block: block bb of a transform (of cols / C blocks) holds in
+// slots s < C/2 the columns a = bb * C/2 + s, and in slots C/2 + s their partners (column cols/2 for a = 0).
+LATHE_HD inline long long fft_mirror_slot_column(long long cols, int slots, long long bb, int s) {
+  const int half = slots / 2;
+  const long long a = bb * half + (s & (half - 1));
+  return s < half ? a : (a == 0 ? cols / 2 : cols - a);
 }
 
 // ---- real transforms -----------------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -77,111 +78,215 @@ FftComplexTables make_complex_tables(int log2n) {
 
 #define LATHE_FFT_INLINE inline __attribute__((always_inline))
 
-// ---- passes on split planes ------------------------------------------------------------------------------
+// ---- SIMD lanes --------------------------------------------------------------------------------------------
+//
+// Eight floats in a GCC vector: + - * act lane by lane with IEEE rounding, exactly the scalar operations (never
+// contracted: -ffp-contract=off, no FMA target). In the AVX2 clones they are single AVX instructions, in the
+// baseline clones pairs of SSE2 ones. VComplex holds eight complex values as planes; the butterflies of
+// kernels/fft.hpp are templates and run on it unchanged.
+// (The helpers below are always inlined into internal functions, so the ABI note GCC gives for 32-byte vectors
+// passed by value in the baseline clone does not apply.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float Vec8 __attribute__((vector_size(32)));
+constexpr std::size_t kLanes = 8;
 
-// One row of a twiddled radix-4 pass: k = 0..ns-1. Separate __restrict parameters (kept through inlining) let the
-// compiler vectorise without aliasing checks between the four outputs.
-#define LATHE_R __restrict
-LATHE_FFT_INLINE void pass4_row(const float* LATHE_R s0r, const float* LATHE_R s0i, const float* LATHE_R s1r,
-                                const float* LATHE_R s1i, const float* LATHE_R s2r, const float* LATHE_R s2i,
-                                const float* LATHE_R s3r, const float* LATHE_R s3i, const float* LATHE_R w1r,
-                                const float* LATHE_R w1i, const float* LATHE_R w2r, const float* LATHE_R w2i,
-                                const float* LATHE_R w3r, const float* LATHE_R w3i, float* LATHE_R o0r,
-                                float* LATHE_R o0i, float* LATHE_R o1r, float* LATHE_R o1i, float* LATHE_R o2r,
-                                float* LATHE_R o2i, float* LATHE_R o3r, float* LATHE_R o3i, std::size_t ns) {
-  for (std::size_t k = 0; k < ns; ++k) {
-    Complex a[4] = {{s0r[k], s0i[k]}, {s1r[k], s1i[k]}, {s2r[k], s2i[k]}, {s3r[k], s3i[k]}};
-    const Complex w[3] = {{w1r[k], w1i[k]}, {w2r[k], w2i[k]}, {w3r[k], w3i[k]}};
-    kernels::fft_butterfly4(a, w, true);
-    o0r[k] = a[0].re;
-    o0i[k] = a[0].im;
-    o1r[k] = a[1].re;
-    o1i[k] = a[1].im;
-    o2r[k] = a[2].re;
-    o2i[k] = a[2].im;
-    o3r[k] = a[3].re;
-    o3i[k] = a[3].im;
-  }
+struct VComplex {
+  Vec8 re;
+  Vec8 im;
+};
+LATHE_FFT_INLINE VComplex cadd(VComplex a, VComplex b) { return {a.re + b.re, a.im + b.im}; }
+LATHE_FFT_INLINE VComplex csub(VComplex a, VComplex b) { return {a.re - b.re, a.im - b.im}; }
+// Same sequence as kernels::cmul: four products, then one subtraction and one addition.
+LATHE_FFT_INLINE VComplex cmul(VComplex a, VComplex b) {
+  const Vec8 rr = a.re * b.re;
+  const Vec8 ii = a.im * b.im;
+  const Vec8 ri = a.re * b.im;
+  const Vec8 ir = a.im * b.re;
+  return {rr - ii, ri + ir};
 }
-LATHE_FFT_INLINE void pass2_row(const float* LATHE_R s0r, const float* LATHE_R s0i, const float* LATHE_R s1r,
-                                const float* LATHE_R s1i, const float* LATHE_R w1r, const float* LATHE_R w1i,
-                                float* LATHE_R o0r, float* LATHE_R o0i, float* LATHE_R o1r, float* LATHE_R o1i,
-                                std::size_t ns) {
-  for (std::size_t k = 0; k < ns; ++k) {
-    Complex a[2] = {{s0r[k], s0i[k]}, {s1r[k], s1i[k]}};
-    const Complex w[1] = {{w1r[k], w1i[k]}};
-    kernels::fft_butterfly2(a, w, true);
-    o0r[k] = a[0].re;
-    o0i[k] = a[0].im;
-    o1r[k] = a[1].re;
-    o1i[k] = a[1].im;
-  }
+LATHE_FFT_INLINE Vec8 vload(const float* p) {
+  Vec8 v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
 }
-#undef LATHE_R
+LATHE_FFT_INLINE void vstore(float* p, Vec8 v) { std::memcpy(p, &v, sizeof(v)); }
+LATHE_FFT_INLINE VComplex vcload(const float* re, const float* im, std::size_t i) {
+  return {vload(re + i), vload(im + i)};
+}
+LATHE_FFT_INLINE void vcstore(float* re, float* im, std::size_t i, VComplex v) {
+  vstore(re + i, v.re);
+  vstore(im + i, v.im);
+}
 
-LATHE_FFT_INLINE void pass2(const float* __restrict sr, const float* __restrict si, float* __restrict dr,
-                            float* __restrict di, std::size_t n, std::size_t ns, const float* __restrict twr,
-                            const float* __restrict twi) {
-  const std::size_t q = n / 2;
-  if (ns == 1) {
-    for (std::size_t j = 0; j < q; ++j) {
-      Complex a[2] = {{sr[j], si[j]}, {sr[j + q], si[j + q]}};
-      kernels::fft_butterfly2(a, nullptr, false);
-      dr[2 * j] = a[0].re;
-      di[2 * j] = a[0].im;
-      dr[2 * j + 1] = a[1].re;
-      di[2 * j + 1] = a[1].im;
+template <int R, class T>
+LATHE_FFT_INLINE void butterfly(T* a, const T* w, bool twiddle) {
+  if constexpr (R == 2)
+    kernels::fft_butterfly2(a, w, twiddle);
+  else
+    kernels::fft_butterfly4(a, w, twiddle);
+}
+
+// ---- steps on split planes -----------------------------------------------------------------------------------
+//
+// The passes run two at a time (kernels/fft.hpp: steps) over the whole array of n points: group g holds
+// v[m*R1 + r] = x[g + m*n/V + r*n/R1] (V = R1 R2), runs butterflies g + m*n/V of the first pass, then butterflies
+// j2 = fft_dst_index(g, ns1, R1, r) of the second, and writes x'[fft_dst_index(j2, ns1 R1, R2, r2)]. Every
+// butterfly sees the inputs and twiddles of the pass-by-pass order. twr/twi point at the first pass's
+// twiddles, t2r/t2i at the second's.
+
+// Step 0 (ns1 = 1: the first pass has no twiddles; the second has span R1, so group g's butterfly r uses the
+// entries (m-1) * R1 + r). Output of group g: V consecutive values g*V + r + r2*R1. Eight groups at a time in
+// SIMD lanes, stored lane by lane.
+template <int R1, int R2>
+LATHE_FFT_INLINE void step_first(const float* __restrict sr, const float* __restrict si, float* __restrict dr,
+                                 float* __restrict di, std::size_t n, const float* __restrict t2r,
+                                 const float* __restrict t2i) {
+  constexpr int V = R1 * R2;
+  const std::size_t groups = n / V;
+  const std::size_t gstride = groups, rstride = n / R1;
+  std::size_t g = 0;
+  if (groups >= kLanes) {
+    VComplex w2[R1][R2 > 1 ? R2 - 1 : 1];
+    if constexpr (R2 > 1) {
+      for (int r = 0; r < R1; ++r)
+        for (int m = 1; m < R2; ++m) {
+          const float wr = t2r[(m - 1) * R1 + r], wi = t2i[(m - 1) * R1 + r];
+          w2[r][m - 1] = VComplex{Vec8{wr, wr, wr, wr, wr, wr, wr, wr}, Vec8{wi, wi, wi, wi, wi, wi, wi, wi}};
+        }
     }
-    return;
-  }
-  for (std::size_t g = 0; g < q; g += ns)
-    pass2_row(sr + g, si + g, sr + g + q, si + g + q, twr, twi, dr + 2 * g, di + 2 * g, dr + 2 * g + ns,
-              di + 2 * g + ns, ns);
-}
-
-LATHE_FFT_INLINE void pass4(const float* __restrict sr, const float* __restrict si, float* __restrict dr,
-                            float* __restrict di, std::size_t n, std::size_t ns, const float* __restrict twr,
-                            const float* __restrict twi) {
-  const std::size_t q = n / 4;
-  if (ns == 1) {
-    for (std::size_t j = 0; j < q; ++j) {
-      Complex a[4] = {{sr[j], si[j]}, {sr[j + q], si[j + q]}, {sr[j + 2 * q], si[j + 2 * q]},
-                      {sr[j + 3 * q], si[j + 3 * q]}};
-      kernels::fft_butterfly4(a, nullptr, false);
-      for (int r = 0; r < 4; ++r) {
-        dr[4 * j + r] = a[r].re;
-        di[4 * j + r] = a[r].im;
+    for (; g < groups; g += kLanes) {
+      VComplex v[V];
+      for (int m = 0; m < R2; ++m)
+        for (int r = 0; r < R1; ++r) v[m * R1 + r] = vcload(sr, si, g + m * gstride + r * rstride);
+      for (int m = 0; m < R2; ++m) butterfly<R1>(&v[m * R1], &v[m * R1], false);
+      VComplex o[V];  // o[r + r2*R1]: output offset within the group
+      if constexpr (R2 == 1) {
+        for (int r = 0; r < R1; ++r) o[r] = v[r];
+      } else {
+        for (int r = 0; r < R1; ++r) {
+          VComplex b[R2];
+          for (int m = 0; m < R2; ++m) b[m] = v[m * R1 + r];
+          butterfly<R2>(b, w2[r], true);
+          for (int r2 = 0; r2 < R2; ++r2) o[r + r2 * R1] = b[r2];
+        }
+      }
+      for (std::size_t lane = 0; lane < kLanes; ++lane) {
+        float* or_ = dr + (g + lane) * V;
+        float* oi_ = di + (g + lane) * V;
+        for (int e = 0; e < V; ++e) {
+          or_[e] = o[e].re[lane];
+          oi_[e] = o[e].im[lane];
+        }
       }
     }
     return;
   }
-  for (std::size_t g = 0; g < q; g += ns) {
-    float* o_r = dr + 4 * g;
-    float* o_i = di + 4 * g;
-    pass4_row(sr + g, si + g, sr + g + q, si + g + q, sr + g + 2 * q, si + g + 2 * q, sr + g + 3 * q, si + g + 3 * q,
-              twr, twi, twr + ns, twi + ns, twr + 2 * ns, twi + 2 * ns, o_r, o_i, o_r + ns, o_i + ns, o_r + 2 * ns,
-              o_i + 2 * ns, o_r + 3 * ns, o_i + 3 * ns, ns);
+  for (; g < groups; ++g) {  // fewer than eight groups: scalar
+    Complex v[V];
+    for (int m = 0; m < R2; ++m)
+      for (int r = 0; r < R1; ++r) {
+        const std::size_t i = g + m * gstride + r * rstride;
+        v[m * R1 + r] = Complex{sr[i], si[i]};
+      }
+    for (int m = 0; m < R2; ++m) butterfly<R1>(&v[m * R1], &v[m * R1], false);
+    for (int r = 0; r < R1; ++r) {
+      if constexpr (R2 == 1) {
+        dr[g * V + r] = v[r].re;
+        di[g * V + r] = v[r].im;
+      } else {
+        Complex b[R2], w[R2 - 1];
+        for (int m = 0; m < R2; ++m) b[m] = v[m * R1 + r];
+        for (int m = 1; m < R2; ++m) w[m - 1] = Complex{t2r[(m - 1) * R1 + r], t2i[(m - 1) * R1 + r]};
+        butterfly<R2>(b, w, true);
+        for (int r2 = 0; r2 < R2; ++r2) {
+          dr[g * V + r + r2 * R1] = b[r2].re;
+          di[g * V + r + r2 * R1] = b[r2].im;
+        }
+      }
+    }
   }
 }
 
-// All passes of a 2^log2n-point complex transform. Input in planes A (ar, ai); the planes B are the other
-// buffer. Returns whether the result ended in B.
+// A later step: ns1 >= 8 (a multiple of the lanes), so groups gb + k (k < ns1) run in lanes with contiguous
+// inputs, twiddles (k + r*ns1 for the second pass) and outputs gb*V + k + r*ns1 + r2*ns1*R1.
+template <int R2>
+LATHE_FFT_INLINE void step_later(const float* __restrict sr, const float* __restrict si, float* __restrict dr,
+                                 float* __restrict di, std::size_t n, std::size_t ns1, const float* __restrict twr,
+                                 const float* __restrict twi, const float* __restrict t2r,
+                                 const float* __restrict t2i) {
+  constexpr int R1 = 4;
+  constexpr int V = R1 * R2;
+  const std::size_t groups = n / V;
+  const std::size_t gstride = groups, rstride = n / R1, ns2 = ns1 * R1;
+  for (std::size_t gb = 0; gb < groups; gb += ns1) {
+    for (std::size_t k = 0; k < ns1; k += kLanes) {
+      VComplex v[V];
+      for (int m = 0; m < R2; ++m)
+        for (int r = 0; r < R1; ++r) v[m * R1 + r] = vcload(sr, si, gb + k + m * gstride + r * rstride);
+      VComplex w[R1 - 1];
+      for (int r = 1; r < R1; ++r) w[r - 1] = vcload(twr, twi, (r - 1) * ns1 + k);
+      for (int m = 0; m < R2; ++m) butterfly<R1>(&v[m * R1], w, true);
+      const std::size_t o = gb * V + k;
+      if constexpr (R2 == 1) {
+        for (int r = 0; r < R1; ++r) vcstore(dr, di, o + r * ns1, v[r]);
+      } else {
+        for (int r = 0; r < R1; ++r) {
+          VComplex b[R2], w2[R2 - 1];
+          for (int m = 0; m < R2; ++m) b[m] = v[m * R1 + r];
+          for (int m = 1; m < R2; ++m) w2[m - 1] = vcload(t2r, t2i, (m - 1) * ns2 + k + r * ns1);
+          butterfly<R2>(b, w2, true);
+          for (int r2 = 0; r2 < R2; ++r2) vcstore(dr, di, o + r * ns1 + r2 * ns2, b[r2]);
+        }
+      }
+    }
+  }
+}
+
+// From 2^14 points on, later steps run as two single passes: a radix-16 step reads and writes 32 planes at
+// power-of-two strides, which thrashes the L1 sets once the strides reach 4 KiB (the grouping never changes bits).
+constexpr int kSplitLog2 = 14;
+
+// All passes of a 2^log2n-point complex transform, as steps. Input in planes A (ar, ai); the planes B are the
+// other buffer. Returns whether the result ended in B.
 LATHE_FFT_INLINE bool run_passes(const FftComplexTables& t, float* ar, float* ai, float* br, float* bi) {
-  const std::size_t n = std::size_t{1} << t.log2n;
+  const int L = t.log2n;
+  const std::size_t n = std::size_t{1} << L;
   bool in_b = false;
-  for (int p = 0; p < kernels::fft_pass_count(t.log2n); ++p) {
-    const kernels::FftPass pass = kernels::fft_pass(t.log2n, p);
+  int p = 0;
+  for (int s = 0; s < kernels::fft_step_count(L); ++s) {
+    const int R1 = kernels::fft_step_radix1(L, s), R2 = kernels::fft_step_radix2(L, s);
+    const kernels::FftPass p1 = kernels::fft_pass(L, p);
+    const kernels::FftPass p2 = kernels::fft_pass(L, R2 > 1 ? p + 1 : p);
     const float* sr = in_b ? br : ar;
     const float* si = in_b ? bi : ai;
     float* dr = in_b ? ar : br;
     float* di = in_b ? ai : bi;
-    const auto ns = static_cast<std::size_t>(pass.span);
-    const float* twr = t.re.data() + pass.twiddle_offset;
-    const float* twi = t.im.data() + pass.twiddle_offset;
-    if (pass.radix == 2)
-      pass2(sr, si, dr, di, n, ns, twr, twi);
-    else
-      pass4(sr, si, dr, di, n, ns, twr, twi);
+    const float* twr = t.re.data() + p1.twiddle_offset;
+    const float* twi = t.im.data() + p1.twiddle_offset;
+    const float* t2r = t.re.data() + p2.twiddle_offset;
+    const float* t2i = t.im.data() + p2.twiddle_offset;
+    if (s == 0) {
+      if (R1 == 2 && R2 == 1) step_first<2, 1>(sr, si, dr, di, n, t2r, t2i);
+      else if (R1 == 2) step_first<2, 4>(sr, si, dr, di, n, t2r, t2i);
+      else if (R2 == 1) step_first<4, 1>(sr, si, dr, di, n, t2r, t2i);
+      else step_first<4, 4>(sr, si, dr, di, n, t2r, t2i);
+    } else {
+      const auto ns1 = static_cast<std::size_t>(p1.span);
+      if (R2 == 1) {
+        step_later<1>(sr, si, dr, di, n, ns1, twr, twi, t2r, t2i);
+      } else if (L < kSplitLog2) {
+        step_later<4>(sr, si, dr, di, n, ns1, twr, twi, t2r, t2i);
+      } else {  // the same two passes one at a time (fewer power-of-two-strided streams: no L1 set thrashing)
+        step_later<1>(sr, si, dr, di, n, ns1, twr, twi, twr, twi);
+        in_b = !in_b;
+        sr = in_b ? br : ar;
+        si = in_b ? bi : ai;
+        dr = in_b ? ar : br;
+        di = in_b ? ai : bi;
+        step_later<1>(sr, si, dr, di, n, ns1 * 4, t2r, t2i, t2r, t2i);
+      }
+    }
+    p += R2 > 1 ? 2 : 1;
     in_b = !in_b;
   }
   return in_b;

@@ -6,7 +6,8 @@
 // (float) must be 8-byte aligned and their strides even (the real data are read and written as complex pairs);
 // otherwise the call returns cudaErrorInvalidValue and launches nothing.
 //
-// A DeviceFft keeps grow-only device scratch (for sizes above 2^12 complex points), so calls on one DeviceFft
+// A DeviceFft keeps grow-only device scratch (for transforms of more than one phase: above 2^12..2^14 complex
+// points, depending on the device's shared memory), so calls on one DeviceFft
 // must be ordered: use one DeviceFft per stream (or the same stream for all its calls).
 #pragma once
 

@@ -302,42 +302,129 @@ TEST(Fft, BatchIsBitIdenticalToSingleCallsForAnyBatchSize) {
   }
 }
 
-// The CUDA engine's decomposition (kernels/fft.hpp phases: strided columns, local passes, twiddle and output
-// indices), emulated on the host with the same index functions and butterflies. It must reproduce the CPU
-// engine's bits; the GPU test below then checks the device mapping itself.
-std::vector<Complex> emulate_phases(int L, const Complex* tw, std::vector<Complex> cur) {
-  const long long n = 1LL << L;
-  for (int i = 0; i < kernels::fft_phase_count(L); ++i) {
-    const kernels::FftPhase ph = kernels::fft_phase(L, i);
-    EXPECT_TRUE(ph.log2p >= 1 || L == 0);
-    EXPECT_TRUE(ph.log2p <= kernels::kFftTileLog2);
-    const long long P = 1LL << ph.log2p;
-    std::vector<Complex> out(static_cast<std::size_t>(n)), y(static_cast<std::size_t>(P)), z(y.size());
-    for (long long c = 0; c < n / P; ++c) {
-      for (long long l = 0; l < P; ++l) y[static_cast<std::size_t>(l)] = cur[static_cast<std::size_t>(fft_phase_src(ph, c, l))];
-      const int local_passes = (ph.log2p & 1) + ph.log2p / 2;
-      for (int lp = 0; lp < local_passes; ++lp) {
-        const kernels::FftPass pass = kernels::fft_pass(L, ph.first_pass + lp);
-        const int R = pass.radix;
-        EXPECT_EQ(R, (ph.log2p & 1) != 0 && lp == 0 ? 2 : 4);
-        const long long ns = pass.span >> ph.log2q0;
-        for (long long jl = 0; jl < P / R; ++jl) {
-          Complex a[4], w[3];
-          for (int r = 0; r < R; ++r) a[r] = y[static_cast<std::size_t>(jl + r * (P / R))];
-          if (pass.span > 1) {
-            const long long t1 = fft_phase_twiddle(ph, pass, c, jl);
-            for (int r = 1; r < R; ++r) w[r - 1] = tw[t1 + (r - 1) * pass.span];
-          }
-          if (R == 2) {
-            kernels::fft_butterfly2(a, w, pass.span > 1);
-          } else {
-            kernels::fft_butterfly4(a, w, pass.span > 1);
-          }
-          for (int r = 0; r < R; ++r) z[static_cast<std::size_t>(kernels::fft_dst_index(jl, ns, R, r))] = a[r];
-        }
-        y.swap(z);
+// The CUDA engine's decomposition (kernels/fft.hpp phases, steps of two passes in registers, mirror-paired
+// columns with the real pre/post-processing fused into the first/last phase), emulated on the host block by
+// block with the same index functions and butterflies. It must reproduce the CPU engine's bits; the GPU test
+// below then checks the device mapping itself.
+enum class Emu { kComplex, kRealForward, kRealInverse };
+
+// One step (kernels/fft.hpp) on a column y of P points, in place (all reads before all writes, like the GPU).
+void emulate_step(const kernels::FftPhase& ph, const Complex* tw, long long cc, int step, std::vector<Complex>& y) {
+  const long long P = 1LL << ph.log2p;
+  const int R1 = kernels::fft_step_radix1(ph.log2p, step);
+  const int R2 = kernels::fft_step_radix2(ph.log2p, step);
+  int p1 = ph.first_pass;
+  for (int s = 0; s < step; ++s) p1 += kernels::fft_step_radix2(ph.log2p, s) == 1 ? 1 : 2;
+  const kernels::FftPass ps1 = kernels::fft_pass(ph.log2n, p1);
+  EXPECT_EQ(ps1.radix, R1);
+  const long long ns1 = ps1.span >> ph.log2q0;
+  const long long V = R1 * R2, gpc = P / V;
+  std::vector<Complex> out(y.size());
+  for (long long g = 0; g < gpc; ++g) {
+    Complex v[16];
+    for (int m = 0; m < R2; ++m)
+      for (int r = 0; r < R1; ++r) v[m * R1 + r] = y[static_cast<std::size_t>(g + m * gpc + r * (P / R1))];
+    for (int m = 0; m < R2; ++m) {
+      Complex w[3];
+      if (ps1.span > 1) {
+        const long long t1 = kernels::fft_phase_twiddle(ph, ps1, cc, g + m * gpc);
+        for (int r = 1; r < R1; ++r) w[r - 1] = tw[t1 + (r - 1) * ps1.span];
       }
-      for (long long l = 0; l < P; ++l) out[static_cast<std::size_t>(fft_phase_dst(ph, c, l))] = y[static_cast<std::size_t>(l)];
+      if (R1 == 2)
+        kernels::fft_butterfly2(&v[m * R1], w, ps1.span > 1);
+      else
+        kernels::fft_butterfly4(&v[m * R1], w, ps1.span > 1);
+    }
+    if (R2 == 1) {
+      for (int r = 0; r < R1; ++r) out[static_cast<std::size_t>(kernels::fft_dst_index(g, ns1, R1, r))] = v[r];
+      continue;
+    }
+    const kernels::FftPass ps2 = kernels::fft_pass(ph.log2n, p1 + 1);
+    EXPECT_EQ(ps2.radix, R2);
+    EXPECT_LE(ns1 * V, P);
+    const long long ns2 = ps2.span >> ph.log2q0;
+    for (int r = 0; r < R1; ++r) {
+      const long long j2 = kernels::fft_dst_index(g, ns1, R1, r);
+      Complex b[4], w[3];
+      for (int m = 0; m < R2; ++m) b[m] = v[m * R1 + r];
+      const long long t1 = kernels::fft_phase_twiddle(ph, ps2, cc, j2);
+      for (int m = 1; m < R2; ++m) w[m - 1] = tw[t1 + (m - 1) * ps2.span];
+      kernels::fft_butterfly4(b, w, true);
+      for (int r2 = 0; r2 < R2; ++r2) out[static_cast<std::size_t>(kernels::fft_dst_index(j2, ns2, R2, r2))] = b[r2];
+    }
+  }
+  y.swap(out);
+}
+
+// One transform of 2^L complex points through the phases, block by block (single_max: the device's one-phase
+// limit, multi_tl: the tile of multi-phase blocks). kRealInverse reads h+1 bins and fuses the pre-processing
+// into the first phase; kRealForward fuses the post-processing into the last phase and returns h+1 bins.
+std::vector<Complex> emulate_phases(int L, const Complex* tw, const Complex* rtw, std::vector<Complex> cur, Emu mode,
+                                    int single_max, int multi_tl) {
+  const long long n = 1LL << L;
+  const int phases = kernels::fft_phase_count(L, single_max);
+  for (int i = 0; i < phases; ++i) {
+    const kernels::FftPhase ph = kernels::fft_phase(L, i, single_max);
+    EXPECT_TRUE(ph.log2p >= 1 || L == 0);
+    const bool first = i == 0, last = i + 1 == phases;
+    const bool pre = first && mode == Emu::kRealInverse;
+    const bool post = last && mode == Emu::kRealForward;
+    const int tl = phases == 1 ? std::max(kernels::kFftTileLog2, L) : multi_tl;
+    EXPECT_LE(ph.log2p, tl);
+    const long long P = 1LL << ph.log2p;
+    const long long C = (1LL << tl) / P;
+    const long long cols = n / P;
+    const bool mirror = phases > 1 && (pre || post);
+    if (mirror) {
+      EXPECT_GE(cols, 2 * C);
+    }
+    std::vector<Complex> out(static_cast<std::size_t>(post ? n + 1 : n));
+    const long long blocks = (cols + C - 1) / C;
+    for (long long blk = 0; blk < blocks; ++blk) {
+      std::vector<std::vector<Complex>> tile(static_cast<std::size_t>(C));
+      std::vector<long long> col(static_cast<std::size_t>(C), -1);
+      for (long long c = 0; c < C; ++c) {
+        const long long cc = mirror ? kernels::fft_mirror_slot_column(cols, static_cast<int>(C), blk, static_cast<int>(c))
+                                    : blk * C + c;
+        if (cc >= cols) continue;
+        col[static_cast<std::size_t>(c)] = cc;
+        std::vector<Complex>& y = tile[static_cast<std::size_t>(c)];
+        y.resize(static_cast<std::size_t>(P));
+        for (long long l = 0; l < P; ++l) {
+          const long long k = kernels::fft_phase_src(ph, cc, l);
+          if (pre) {
+            const Complex z = kernels::rfft_pre(cur[static_cast<std::size_t>(k)], cur[static_cast<std::size_t>(n - k)],
+                                                rtw[k]);
+            y[static_cast<std::size_t>(l)] = Complex{z.re, -z.im};
+          } else {
+            y[static_cast<std::size_t>(l)] = cur[static_cast<std::size_t>(k)];
+          }
+        }
+        for (int s = 0; s < kernels::fft_step_count(ph.log2p); ++s) emulate_step(ph, tw, cc, s, y);
+      }
+      for (long long c = 0; c < C; ++c) {
+        const long long cc = col[static_cast<std::size_t>(c)];
+        if (cc < 0) continue;
+        for (long long l = 0; l < P; ++l) {
+          const long long k = kernels::fft_phase_dst(ph, cc, l);
+          const Complex v = tile[static_cast<std::size_t>(c)][static_cast<std::size_t>(l)];
+          if (!post) {
+            out[static_cast<std::size_t>(k)] = v;
+          } else if (k == 0) {
+            kernels::rfft_post_edges(v, out[0], out[static_cast<std::size_t>(n)]);
+          } else {
+            const long long q0 = 1LL << ph.log2q0;
+            const long long q = cc & (q0 - 1);
+            const long long pq = kernels::fft_real_partner_column(q0, q);
+            const long long pc = pq == q ? c : (c < C / 2 ? c + C / 2 : c - C / 2);
+            const long long pl = kernels::fft_real_partner_point(P, q, l);
+            EXPECT_EQ(col[static_cast<std::size_t>(pc)], pq);  // the partner is in the block
+            EXPECT_EQ(kernels::fft_phase_dst(ph, pq, pl), n - k);
+            out[static_cast<std::size_t>(k)] =
+                kernels::rfft_post(v, tile[static_cast<std::size_t>(pc)][static_cast<std::size_t>(pl)], rtw[k]);
+          }
+        }
+      }
     }
     cur.swap(out);
   }
@@ -345,60 +432,52 @@ std::vector<Complex> emulate_phases(int L, const Complex* tw, std::vector<Comple
 }
 
 TEST(Fft, DevicePhaseDecompositionEmulatedOnHostIsBitIdentical) {
+  // (single-phase limit, multi-phase tile) pairs the CUDA engine may pick from the device's shared memory.
+  const int configs[][2] = {{14, 13}, {13, 12}, {12, 12}};
   for (int log2n = 1; log2n <= kernels::kFftMaxLog2; ++log2n) {
     const auto plan = FftPlan::get(log2n);
     const std::size_t n = plan->size(), h = n / 2;
     std::vector<float> scratch(plan->scratch_floats());
-    for (const bool inverse : {false, true}) {  // complex: conj on load and store
-      const std::vector<Complex> x = random_complex(n, 500u + static_cast<std::uint32_t>(log2n));
-      std::vector<Complex> ref = x;
-      fft_complex(*plan, ref.data(), inverse, scratch.data());
-      const float sign = inverse ? -1.0f : 1.0f;
-      std::vector<Complex> in(n);
-      for (std::size_t i = 0; i < n; ++i) in[i] = Complex{x[i].re, x[i].im * sign};
-      std::vector<Complex> y = emulate_phases(log2n, plan->complex_tables().interleaved.data(), in);
-      for (Complex& v : y) v.im = v.im * sign;
-      EXPECT_TRUE(same_bits(y, ref)) << "complex 2^" << log2n << (inverse ? " inverse" : " forward");
-    }
     const Complex* rtw = plan->real_twiddles().data();
-    {  // real forward: half-length phases, then the post-processing in place by pairs (k, h-k)
-      const std::vector<float> x = random_floats(n, 600u + static_cast<std::uint32_t>(log2n));
-      std::vector<Complex> ref(h + 1);
-      rfft_forward(*plan, x.data(), ref.data(), scratch.data());
-      std::vector<Complex> z(h);
-      for (std::size_t m = 0; m < h; ++m) z[m] = Complex{x[2 * m], x[2 * m + 1]};
-      std::vector<Complex> X = emulate_phases(log2n - 1, plan->half_tables().interleaved.data(), z);
-      X.resize(h + 1);
-      for (std::size_t k = 0; k <= h / 2; ++k) {
-        if (k == 0) {
-          const Complex z0 = X[0];
-          kernels::rfft_post_edges(z0, X[0], X[h]);
-        } else if (2 * k == h) {
-          X[k] = kernels::rfft_post(X[k], X[k], rtw[k]);
-        } else {
-          const Complex zk = X[k], zm = X[h - k];
-          X[k] = kernels::rfft_post(zk, zm, rtw[k]);
-          X[h - k] = kernels::rfft_post(zm, zk, rtw[h - k]);
+    for (const auto& cfg : configs) {
+      if (log2n > 16 && cfg[0] != 14) continue;  // large sizes: the phases do not depend on the limit
+      const int single_max = cfg[0], multi_tl = cfg[1];
+      for (const bool inverse : {false, true}) {  // complex: conj on load and store
+        const std::vector<Complex> x = random_complex(n, 500u + static_cast<std::uint32_t>(log2n));
+        std::vector<Complex> ref = x;
+        fft_complex(*plan, ref.data(), inverse, scratch.data());
+        const float sign = inverse ? -1.0f : 1.0f;
+        std::vector<Complex> in(n);
+        for (std::size_t i = 0; i < n; ++i) in[i] = Complex{x[i].re, x[i].im * sign};
+        std::vector<Complex> y = emulate_phases(log2n, plan->complex_tables().interleaved.data(), rtw, in,
+                                                Emu::kComplex, single_max, multi_tl);
+        for (Complex& v : y) v.im = v.im * sign;
+        EXPECT_TRUE(same_bits(y, ref)) << "complex 2^" << log2n << (inverse ? " inverse" : " forward") << " limit "
+                                       << single_max;
+      }
+      {  // real forward: half-length phases, the post-processing fused into the last phase
+        const std::vector<float> x = random_floats(n, 600u + static_cast<std::uint32_t>(log2n));
+        std::vector<Complex> ref(h + 1);
+        rfft_forward(*plan, x.data(), ref.data(), scratch.data());
+        std::vector<Complex> z(h);
+        for (std::size_t m = 0; m < h; ++m) z[m] = Complex{x[2 * m], x[2 * m + 1]};
+        const std::vector<Complex> X = emulate_phases(log2n - 1, plan->half_tables().interleaved.data(), rtw, z,
+                                                      Emu::kRealForward, single_max, multi_tl);
+        EXPECT_TRUE(same_bits(X, ref)) << "r2c 2^" << log2n << " limit " << single_max;
+      }
+      {  // real inverse: the pre-processing and conj fused into the first phase, conj into reals
+        const std::vector<Complex> X = random_complex(h + 1, 700u + static_cast<std::uint32_t>(log2n));
+        std::vector<float> ref(n);
+        rfft_inverse(*plan, X.data(), ref.data(), scratch.data());
+        const std::vector<Complex> y = emulate_phases(log2n - 1, plan->half_tables().interleaved.data(), rtw, X,
+                                                      Emu::kRealInverse, single_max, multi_tl);
+        std::vector<float> out(n);
+        for (std::size_t m = 0; m < h; ++m) {
+          out[2 * m] = y[m].re;
+          out[2 * m + 1] = y[m].im * -1.0f;
         }
+        EXPECT_TRUE(same_bits(out, ref)) << "c2r 2^" << log2n << " limit " << single_max;
       }
-      EXPECT_TRUE(same_bits(X, ref)) << "r2c 2^" << log2n;
-    }
-    {  // real inverse: pre-processing and conj, half-length phases, conj into reals
-      const std::vector<Complex> X = random_complex(h + 1, 700u + static_cast<std::uint32_t>(log2n));
-      std::vector<float> ref(n);
-      rfft_inverse(*plan, X.data(), ref.data(), scratch.data());
-      std::vector<Complex> z(h);
-      for (std::size_t k = 0; k < h; ++k) {
-        const Complex p = kernels::rfft_pre(X[k], X[h - k], rtw[k]);
-        z[k] = Complex{p.re, -p.im};
-      }
-      const std::vector<Complex> y = emulate_phases(log2n - 1, plan->half_tables().interleaved.data(), z);
-      std::vector<float> out(n);
-      for (std::size_t m = 0; m < h; ++m) {
-        out[2 * m] = y[m].re;
-        out[2 * m + 1] = y[m].im * -1.0f;
-      }
-      EXPECT_TRUE(same_bits(out, ref)) << "c2r 2^" << log2n;
     }
   }
 }
