@@ -1,0 +1,444 @@
+// TrackMeter: drives kernels/meter.hpp on the CPU, then gates, windows and percentiles in double on the host.
+// The choices (channel weights, windows, percentile, undefined results) are documented in meter.hpp's comments
+// and README "Metering"; the short version sits next to each piece of code below.
+#include "host/meter/meter.hpp"
+
+#include <tbb/task_group.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/meter.hpp"
+
+namespace lathe::host::meter {
+
+namespace km = lathe::kernels::meter;
+
+namespace {
+
+constexpr double kPi = 3.14159265358979323846264338327950288;
+constexpr double kLoudnessOffset = -0.691;
+// Blocks / short-term values below -70 LUFS are gated out (compared as powers, like libebur128).
+const double kAbsoluteGatePower = std::pow(10.0, (-70.0 - kLoudnessOffset) / 10.0);
+
+double power_to_lufs(double p) { return kLoudnessOffset + 10.0 * std::log10(p); }
+
+// ---- design (host, double) -----------------------------------------------------------------------------------
+km::KWeightCoeffs design_kweighting(int rate_hz) {
+  km::KWeightCoeffs k{};
+  const double fs = static_cast<double>(rate_hz);
+  {
+    const double f0 = 1681.974450955533, g = 3.999843853973347, q = 0.7071752369554196;
+    const double kk = std::tan(kPi * f0 / fs);
+    const double vh = std::pow(10.0, g / 20.0);
+    const double vb = std::pow(vh, 0.4996667741545416);
+    const double a0 = 1.0 + kk / q + kk * kk;
+    k.sb0 = (vh + vb * kk / q + kk * kk) / a0;
+    k.sb1 = 2.0 * (kk * kk - vh) / a0;
+    k.sb2 = (vh - vb * kk / q + kk * kk) / a0;
+    k.sa1 = 2.0 * (kk * kk - 1.0) / a0;
+    k.sa2 = (1.0 - kk / q + kk * kk) / a0;
+  }
+  {
+    const double f0 = 38.13547087602444, q = 0.5003270373238773;
+    const double kk = std::tan(kPi * f0 / fs);
+    const double a0 = 1.0 + kk / q + kk * kk;
+    k.ha1 = 2.0 * (kk * kk - 1.0) / a0;
+    k.ha2 = (1.0 - kk / q + kk * kk) / a0;
+  }
+  return k;
+}
+
+double bessel_i0(double x) {
+  double sum = 1.0, term = 1.0;
+  for (int k = 1; k < 500; ++k) {
+    const double h = x / (2.0 * k);
+    term *= h * h;
+    sum += term;
+    if (term < 1e-17 * sum) break;
+  }
+  return sum;
+}
+
+// True-peak interpolator: a Kaiser-windowed sinc (beta 3, 32 taps per phase, cutoff at the input Nyquist
+// frequency, so phase 0 is the sample itself), each phase normalised to unit DC gain, designed in double and
+// rounded to float once.
+constexpr int kTpTaps = 32;
+constexpr double kTpBeta = 3.0;
+constexpr double kTpCutoff = 1.0;
+
+int oversampling_for(int rate_hz) { return rate_hz < 96000 ? 4 : (rate_hz < 192000 ? 2 : 1); }
+
+km::TruePeakCoeffs design_true_peak(int rate_hz) {
+  km::TruePeakCoeffs tc{};
+  tc.factor = oversampling_for(rate_hz);
+  tc.taps = kTpTaps;
+  const double half = kTpTaps / 2.0;
+  const double i0b = bessel_i0(kTpBeta);
+  for (int p = 1; p < tc.factor; ++p) {
+    double c[kTpTaps];
+    double sum = 0.0;
+    for (int k = 0; k < kTpTaps; ++k) {
+      const double tau = static_cast<double>(p) / tc.factor - half + k;  // offset of x[i-k] from the point
+      const double u = tau / half;
+      const double w = std::abs(u) >= 1.0 ? 0.0 : bessel_i0(kTpBeta * std::sqrt(1.0 - u * u)) / i0b;
+      const double s = std::sin(kPi * kTpCutoff * tau) / (kPi * tau);
+      c[k] = s * w;
+      sum += c[k];
+    }
+    double gain = 0.0;
+    for (int k = 0; k < kTpTaps; ++k) {
+      tc.c[(p - 1) * kTpTaps + k] = static_cast<float>(c[k] / sum);
+      gain += std::abs(static_cast<double>(tc.c[(p - 1) * kTpTaps + k]));
+    }
+    tc.gain = std::max(tc.gain, static_cast<float>(gain * (1.0 + 1e-4)));
+  }
+  return tc;
+}
+
+// Channel weights by layout (WAV channel order). See meter.hpp / README "Metering".
+std::vector<double> channel_weights(int channels) {
+  switch (channels) {
+    case 1: return {1.0};
+    case 2: return {1.0, 1.0};
+    case 3: return {1.0, 1.0, 1.0};                          // L R C
+    case 4: return {1.0, 1.0, 1.41, 1.41};                   // L R Ls Rs
+    case 5: return {1.0, 1.0, 1.0, 1.41, 1.41};              // L R C Ls Rs
+    case 6: return {1.0, 1.0, 1.0, 0.0, 1.41, 1.41};         // L R C LFE Ls Rs
+    case 7: return {1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41};   // L R C LFE Cs Ls Rs (6.1)
+    case 8: return {1.0, 1.0, 1.0, 0.0, 1.41, 1.41, 1.41, 1.41};  // L R C LFE Lb Rb Ls Rs (7.1)
+    default: return std::vector<double>(static_cast<std::size_t>(channels), 1.0);
+  }
+}
+
+// Sum of w[a .. b) with the help of g (sums of aligned groups of 10): fixed order (head, groups, tail).
+double window_sum(const std::vector<double>& w, const std::vector<double>& g, std::int64_t a, std::int64_t b) {
+  double s = 0.0;
+  std::int64_t i = a;
+  while (i < b && i % 10 != 0) s += w[static_cast<std::size_t>(i++)];
+  while (i + 10 <= b) {
+    s += g[static_cast<std::size_t>(i / 10)];
+    i += 10;
+  }
+  while (i < b) s += w[static_cast<std::size_t>(i++)];
+  return s;
+}
+
+std::vector<double> group_sums(const std::vector<double>& w) {
+  std::vector<double> g(w.size() / 10);
+  for (std::size_t j = 0; j < g.size(); ++j) {
+    double s = 0.0;
+    for (std::size_t i = 0; i < 10; ++i) s += w[10 * j + i];
+    g[j] = s;
+  }
+  return g;
+}
+
+// Window powers (mean square, weighted) of `len` bins at every `step` bins, starting at bin 0, full windows only.
+std::vector<double> window_powers(const std::vector<double>& w, const std::vector<double>& g, int rate_hz,
+                                  std::int64_t len, std::int64_t step) {
+  std::vector<double> out;
+  const auto nb = static_cast<std::int64_t>(w.size());
+  for (std::int64_t a = 0; a + len <= nb; a += step) {
+    const double n = static_cast<double>(km::bin_start(a + len, rate_hz) - km::bin_start(a, rate_hz));
+    out.push_back(window_sum(w, g, a, a + len) / n);
+  }
+  return out;
+}
+
+std::optional<double> lufs_or_gate(double p) {
+  if (!(p >= kAbsoluteGatePower)) return std::nullopt;
+  return power_to_lufs(p);
+}
+
+double db_or_minus_inf(double linear) {
+  return linear > 0.0 ? 20.0 * std::log10(linear) : -std::numeric_limits<double>::infinity();
+}
+
+}  // namespace
+
+// ---- gating ------------------------------------------------------------------------------------------------------
+std::optional<double> gated_loudness(std::span<const double> block_powers) {
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (double p : block_powers) {
+    if (p >= kAbsoluteGatePower) {
+      sum += p;
+      ++n;
+    }
+  }
+  if (n == 0) return std::nullopt;
+  const double relative = sum / static_cast<double>(n) * 0.1;  // -10 LU
+  double gsum = 0.0;
+  std::size_t gn = 0;
+  for (double p : block_powers) {
+    if (p >= kAbsoluteGatePower && p >= relative) {
+      gsum += p;
+      ++gn;
+    }
+  }
+  if (gn == 0) return std::nullopt;
+  return power_to_lufs(gsum / static_cast<double>(gn));
+}
+
+// Tech 3342: absolute gate -70 LUFS, relative gate -20 LU below the power mean of what passed it, then the 10th
+// and 95th percentiles by libebur128's nearest-rank rule: sorted values v[0..n), index (size_t)((n-1)*p + 0.5).
+std::optional<double> loudness_range(std::span<const double> short_term_powers) {
+  std::vector<double> v;
+  v.reserve(short_term_powers.size());
+  for (double p : short_term_powers)
+    if (p >= kAbsoluteGatePower) v.push_back(p);
+  if (v.empty()) return std::nullopt;
+  std::sort(v.begin(), v.end());
+  double sum = 0.0;
+  for (double p : v) sum += p;
+  const double relative = sum / static_cast<double>(v.size()) * 0.01;  // -20 LU
+  const auto first = std::lower_bound(v.begin(), v.end(), relative);
+  const auto n = static_cast<std::size_t>(v.end() - first);
+  if (n < 2) return std::nullopt;
+  const double lo = first[static_cast<std::size_t>(static_cast<double>(n - 1) * 0.10 + 0.5)];
+  const double hi = first[static_cast<std::size_t>(static_cast<double>(n - 1) * 0.95 + 0.5)];
+  return 10.0 * std::log10(hi / lo);
+}
+
+std::optional<double> album_integrated_lufs(std::span<const TrackReport> tracks) {
+  std::vector<double> all;
+  for (const auto& t : tracks) all.insert(all.end(), t.block_powers.begin(), t.block_powers.end());
+  return gated_loudness(all);
+}
+
+std::optional<double> album_lra_lu(std::span<const TrackReport> tracks) {
+  std::vector<double> all;
+  for (const auto& t : tracks) all.insert(all.end(), t.short_term_powers.begin(), t.short_term_powers.end());
+  return loudness_range(all);
+}
+
+// ---- TrackMeter --------------------------------------------------------------------------------------------------
+struct TrackMeter::Impl {
+  int rate = 0;
+  int channels = 0;
+  std::int64_t frames = 0;
+  km::KWeightCoeffs kw{};
+  km::TruePeakCoeffs tp{};
+  std::vector<double> weights;
+  std::vector<km::ChannelState> ch;
+  std::vector<km::TruePeakState> tps;
+  std::vector<std::uint64_t> nonfinite;
+  std::vector<std::vector<double>> bins;  // per channel (empty for weight-0 channels)
+  km::PairState pair{};
+  std::vector<double> cross_bins;         // stereo: per-bin sum of K(L)*K(R)
+  std::vector<std::vector<float>> scratch;  // sanitised copies, per channel
+  bool stereo() const { return channels == 2; }
+};
+
+TrackMeter::TrackMeter(int rate_hz, int channels) : impl_(std::make_unique<Impl>()) {
+  if (rate_hz < 100 || rate_hz > 10'000'000)
+    throw std::invalid_argument("TrackMeter: sample rate out of range: " + std::to_string(rate_hz));
+  if (channels < 1 || channels > 1024)
+    throw std::invalid_argument("TrackMeter: channel count out of range: " + std::to_string(channels));
+  auto& m = *impl_;
+  m.rate = rate_hz;
+  m.channels = channels;
+  m.kw = design_kweighting(rate_hz);
+  m.tp = design_true_peak(rate_hz);
+  m.weights = channel_weights(channels);
+  const auto nch = static_cast<std::size_t>(channels);
+  m.ch.assign(nch, km::channel_init(rate_hz));
+  m.tps.assign(nch, km::true_peak_init());
+  m.nonfinite.assign(nch, 0);
+  m.bins.resize(nch);
+  m.scratch.resize(nch);
+}
+
+TrackMeter::~TrackMeter() = default;
+TrackMeter::TrackMeter(TrackMeter&&) noexcept = default;
+TrackMeter& TrackMeter::operator=(TrackMeter&&) noexcept = default;
+
+void TrackMeter::add(std::span<const float* const> planar, std::int64_t frames) {
+  auto& m = *impl_;
+  if (static_cast<int>(planar.size()) != m.channels)
+    throw std::invalid_argument("TrackMeter::add: expected " + std::to_string(m.channels) + " channel pointers");
+  if (frames <= 0) return;
+  const auto nch = static_cast<std::size_t>(m.channels);
+  const std::int64_t start = m.frames;
+  const std::int64_t new_bins = km::bins_complete(start + frames, m.rate) - km::bins_complete(start, m.rate);
+
+  // Non-finite samples: counted, then measured as 0 through a sanitised copy.
+  std::vector<const float*> src(nch);
+  for (std::size_t c = 0; c < nch; ++c) {
+    const std::int64_t bad = km::count_nonfinite(planar[c], frames);
+    src[c] = planar[c];
+    if (bad > 0) {
+      m.nonfinite[c] += static_cast<std::uint64_t>(bad);
+      m.scratch[c].resize(static_cast<std::size_t>(frames));
+      km::sanitize_segment(planar[c], m.scratch[c].data(), frames);
+      src[c] = m.scratch[c].data();
+    }
+  }
+  // Room for the new bins.
+  std::vector<std::size_t> old_size(nch);
+  for (std::size_t c = 0; c < nch; ++c) {
+    old_size[c] = m.bins[c].size();
+    if (m.weights[c] != 0.0 || m.stereo()) m.bins[c].resize(old_size[c] + static_cast<std::size_t>(new_bins));
+  }
+  const std::size_t old_cross = m.cross_bins.size();
+  if (m.stereo()) m.cross_bins.resize(old_cross + static_cast<std::size_t>(new_bins));
+
+  auto loudness_task = [&m, &src, &old_size, old_cross, frames](std::size_t c) {
+    if (m.stereo()) {
+      km::pair_segment(m.ch[0], m.ch[1], m.pair, m.kw, src[0], src[1], frames, m.rate,
+                       m.bins[0].data() + old_size[0], m.bins[1].data() + old_size[1],
+                       m.cross_bins.data() + old_cross);
+    } else {
+      const bool loud = m.weights[c] != 0.0;
+      km::channel_segment(m.ch[c], m.kw, src[c], frames, m.rate, loud,
+                          loud ? m.bins[c].data() + old_size[c] : nullptr);
+    }
+  };
+  auto peak_task = [&m, &src, frames](std::size_t c) { km::true_peak_segment(m.tps[c], m.tp, src[c], frames); };
+
+  const std::size_t loud_tasks = m.stereo() ? 1 : nch;
+  // Small segments: threads cost more than they save (results are the same either way).
+  if (frames * m.channels < 16384) {
+    for (std::size_t c = 0; c < loud_tasks; ++c) loudness_task(c);
+    for (std::size_t c = 0; c < nch; ++c) peak_task(c);
+  } else {
+    tbb::task_group tg;
+    for (std::size_t c = 0; c < loud_tasks; ++c) tg.run([&loudness_task, c] { loudness_task(c); });
+    for (std::size_t c = 0; c < nch; ++c) tg.run([&peak_task, c] { peak_task(c); });
+    tg.wait();
+  }
+  m.frames += frames;
+}
+
+void TrackMeter::add_interleaved(const float* interleaved, std::int64_t frames) {
+  auto& m = *impl_;
+  const auto nch = static_cast<std::size_t>(m.channels);
+  // Deinterleave in slices so that memory stays bounded for any length.
+  constexpr std::int64_t kSlice = 65536;
+  std::vector<std::vector<float>> planar(nch, std::vector<float>(static_cast<std::size_t>(std::min(frames, kSlice))));
+  std::vector<const float*> ptr(nch);
+  for (std::int64_t done = 0; done < frames; done += kSlice) {
+    const std::int64_t n = std::min(kSlice, frames - done);
+    for (std::size_t c = 0; c < nch; ++c) {
+      float* dst = planar[c].data();
+      const float* s = interleaved + static_cast<std::size_t>(done) * nch + c;
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = s[static_cast<std::size_t>(i) * nch];
+      ptr[c] = dst;
+    }
+    add(ptr, n);
+  }
+}
+
+TrackReport TrackMeter::finish() {
+  auto& m = *impl_;
+  const auto nch = static_cast<std::size_t>(m.channels);
+  TrackReport r;
+  r.rate_hz = m.rate;
+  r.channels = m.channels;
+  r.frames = m.frames;
+  r.oversampling = m.tp.factor;
+
+  // Per channel: close clipped runs; flush the interpolator with taps/2 zeros (the track is followed by silence).
+  std::vector<float> zeros(static_cast<std::size_t>(km::kTpMaxTaps), 0.0f);
+  double sp_max = 0.0, tp_max = 0.0;
+  std::int64_t first = -1, last = -1;
+  r.per_channel.resize(nch);
+  for (std::size_t c = 0; c < nch; ++c) {
+    km::ChannelState st = m.ch[c];
+    km::channel_close(st);
+    km::TruePeakState tps = m.tps[c];
+    km::true_peak_segment(tps, m.tp, zeros.data(), m.tp.taps / 2);
+    auto& cr = r.per_channel[c];
+    cr.sample_peak = static_cast<double>(st.sample_peak);
+    cr.true_peak = std::max(cr.sample_peak, static_cast<double>(tps.peak));
+    cr.dc_offset = m.frames > 0 ? st.dc_sum / static_cast<double>(m.frames) : 0.0;
+    cr.clipped_runs = st.clipped_runs;
+    cr.clipped_samples = st.clipped_samples;
+    cr.intersample_overs = tps.overs;
+    cr.nonfinite_samples = m.nonfinite[c];
+    sp_max = std::max(sp_max, cr.sample_peak);
+    tp_max = std::max(tp_max, cr.true_peak);
+    if (st.first_above >= 0) {
+      first = first < 0 ? st.first_above : std::min(first, st.first_above);
+      last = std::max(last, st.last_above);
+    }
+  }
+  r.sample_peak_dbfs = db_or_minus_inf(sp_max);
+  r.true_peak_dbtp = db_or_minus_inf(tp_max);
+  const double rate = static_cast<double>(m.rate);
+  if (first < 0) {
+    r.leading_silence_s = r.trailing_silence_s = static_cast<double>(m.frames) / rate;
+  } else {
+    r.leading_silence_s = static_cast<double>(first) / rate;
+    r.trailing_silence_s = static_cast<double>(m.frames - 1 - last) / rate;
+  }
+
+  // Weighted bin sums W_k = sum_c G_c S_c,k (channels in order); the partial last bin is not used.
+  const std::size_t nb = static_cast<std::size_t>(km::bins_complete(m.frames, m.rate));
+  std::vector<double> w(nb, 0.0);
+  for (std::size_t c = 0; c < nch; ++c) {
+    if (m.weights[c] == 0.0) continue;
+    const auto& b = m.bins[c];
+    const double g = m.weights[c];
+    if (g == 1.0) {
+      for (std::size_t k = 0; k < nb; ++k) w[k] += b[k];
+    } else {
+      for (std::size_t k = 0; k < nb; ++k) w[k] += g * b[k];
+    }
+  }
+  const std::vector<double> groups = group_sums(w);
+  const auto nbi = static_cast<std::int64_t>(nb);
+
+  r.block_powers = window_powers(w, groups, m.rate, 40, 10);
+  r.short_term_powers = window_powers(w, groups, m.rate, 300, 10);
+  r.integrated_lufs = gated_loudness(r.block_powers);
+  r.lra_lu = loudness_range(r.short_term_powers);
+
+  // Max M / max S: full windows ending on every 10 ms bin boundary.
+  auto max_window = [&](std::int64_t len) -> std::optional<double> {
+    double best = -1.0;
+    for (std::int64_t a = 0; a + len <= nbi; ++a) {
+      const double n = static_cast<double>(km::bin_start(a + len, m.rate) - km::bin_start(a, m.rate));
+      best = std::max(best, window_sum(w, groups, a, a + len) / n);
+    }
+    return lufs_or_gate(best);
+  };
+  r.momentary_max_lufs = max_window(40);
+  r.short_term_max_lufs = max_window(300);
+
+  // Curve: entry j is S at t = (j + 1) * 0.1 s (window ending there); undefined before 3 s.
+  r.curve_step_s = 0.1;
+  r.short_term_curve.assign(nb / 10, std::nullopt);
+  for (std::size_t j = 29; j < r.short_term_curve.size(); ++j)
+    r.short_term_curve[j] = lufs_or_gate(r.short_term_powers[j - 29]);
+
+  // Stereo checks.
+  if (m.stereo() && m.frames > 0) {
+    const double n = static_cast<double>(m.frames);
+    const double ml = m.ch[0].dc_sum / n, mr = m.ch[1].dc_sum / n;
+    const double vl = m.pair.sum_ll / n - ml * ml, vr = m.pair.sum_rr / n - mr * mr;
+    const double cov = m.pair.sum_lr / n - ml * mr;
+    if (vl > 0.0 && vr > 0.0) r.correlation = std::clamp(cov / std::sqrt(vl * vr), -1.0, 1.0);
+
+    auto integrated_of = [&](const std::vector<double>& wb) {
+      const std::vector<double> g = group_sums(wb);
+      return gated_loudness(window_powers(wb, g, m.rate, 40, 10));
+    };
+    std::vector<double> left(m.bins[0].begin(), m.bins[0].begin() + static_cast<std::ptrdiff_t>(nb));
+    std::vector<double> right(m.bins[1].begin(), m.bins[1].begin() + static_cast<std::ptrdiff_t>(nb));
+    const auto il = integrated_of(left), ir = integrated_of(right);
+    if (il && ir) r.balance_lu = *il - *ir;
+    // (L+R)/2 on both channels: 2 * mean((K(L)+K(R))/2)^2 = (S_L + S_R + 2 S_LR) / 2 per bin.
+    std::vector<double> mono(nb);
+    for (std::size_t k = 0; k < nb; ++k) mono[k] = std::max(0.0, (left[k] + right[k] + 2.0 * m.cross_bins[k]) * 0.5);
+    const auto im = integrated_of(mono);
+    if (r.integrated_lufs && im) r.mono_loss_lu = *r.integrated_lufs - *im;
+  }
+  return r;
+}
+
+}  // namespace lathe::host::meter
