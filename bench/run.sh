@@ -23,6 +23,7 @@ if command -v sox >/dev/null; then
 else
   echo "sox not installed: apt-get install sox for the baseline"
 fi
-# The FFT against FFTW (and cuFFT with a GPU), and the convolution against zita-convolver.
+# The FFT against FFTW (and cuFFT with a GPU), the convolution against zita-convolver, the meter against libebur128.
 if [ -x "$build/bench/lathe_bench_fft" ]; then "$build/bench/lathe_bench_fft"; fi
 if [ -x "$build/bench/lathe_bench_convolve" ]; then "$build/bench/lathe_bench_convolve"; fi
+if [ -x "$build/bench/lathe_bench_analyze" ]; then "$build/bench/lathe_bench_analyze"; fi

@@ -67,13 +67,20 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
+std::string lufs(const std::optional<double>& v) { return v ? fixed(*v, 1) : "gate"; }
+std::string db(double v) { return std::isfinite(v) ? fixed(v, 1) : "-inf"; }
+
 void print_row(const TrackReport& r) {
-  const std::string peak = std::isfinite(r.input_peak_dbfs) ? fixed(r.input_peak_dbfs, 1) : "-inf";
+  const std::string peak = db(r.input_peak_dbfs);
+  const bool in = r.rate_hz > 0, out = r.ok;
   char line[512];
-  std::snprintf(line, sizeof line, "%-7s %7s %3s %9s %7s %7s  ", r.ok ? "written" : "FAILED",
-                r.rate_hz ? std::to_string(r.rate_hz).c_str() : "-", r.channels ? std::to_string(r.channels).c_str() : "-",
-                r.rate_hz ? format_time(r.duration_s).c_str() : "-", r.rate_hz ? peak.c_str() : "-",
-                r.rate_hz ? std::to_string(r.clipped_samples).c_str() : "-");
+  std::snprintf(line, sizeof line, "%-7s %7s %3s %9s %7s %7s %7s %7s %7s  ", r.ok ? "written" : "FAILED",
+                in ? std::to_string(r.rate_hz).c_str() : "-", r.channels ? std::to_string(r.channels).c_str() : "-",
+                in ? format_time(r.duration_s).c_str() : "-", in ? peak.c_str() : "-",
+                in ? lufs(r.input_loudness.integrated_lufs).c_str() : "-",
+                out ? lufs(r.output_loudness.integrated_lufs).c_str() : "-",
+                out ? db(r.output_loudness.true_peak_dbtp).c_str() : "-",
+                in ? std::to_string(r.clipped_samples).c_str() : "-");
   std::cout << line << r.input << (r.ok ? "  ->  " + r.output : "") << "\n" << std::flush;
 }
 
@@ -123,7 +130,7 @@ int run_master(const MasterArgs& a) {
     std::cout << "lathe " LATHE_VERSION ": " << tracks.size() << " track(s), profile '" << profile.name << "' ("
               << profile.source << "), " << to_string(format) << " " << to_string(bits) << "-bit, engine "
               << engine->description() << "\n";
-    std::cout << "status     rate  ch  duration  peakdB clipped  track\n";
+    std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout dBTPout clipped  track\n";
   }
   const MasterResult result = master_tracks(tracks, profile, *engine, options, [&](const TrackReport& r) {
     if (!a.quiet) print_row(r);

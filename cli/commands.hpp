@@ -43,6 +43,17 @@ struct DemoArgs {
 CLI::App* add_demo(CLI::App& app, DemoArgs& args);
 int run_demo(const DemoArgs& args);
 
+struct AnalyzeArgs {
+  std::vector<std::string> inputs;
+  std::string json;  // file, or "-" for stdout
+  std::string csv;   // file, or "-" for stdout
+  bool album = false;
+  int threads = 0;
+  bool quiet = false;
+};
+CLI::App* add_analyze(CLI::App& app, AnalyzeArgs& args);
+int run_analyze(const AnalyzeArgs& args);
+
 // "lathe: error: <what>" on stderr.
 void print_error(const std::string& what);
 

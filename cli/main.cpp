@@ -47,7 +47,9 @@ int main(int argc, char** argv) {
   MasterArgs master;
   ProfilesArgs profiles;
   DemoArgs demo;
+  AnalyzeArgs analyze;
   CLI::App* master_cmd = add_master(app, master);
+  CLI::App* analyze_cmd = add_analyze(app, analyze);
   CLI::App* profiles_cmd = add_profiles(app, profiles);
   CLI::App* demo_cmd = add_demo(app, demo);
   master_cmd->footer(kExitCodesText);
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     if (*master_cmd) return run_master(master);
+    if (*analyze_cmd) return run_analyze(analyze);
     if (*profiles_cmd) return run_profiles(profiles);
     if (*demo_cmd) return run_demo(demo);
     std::cout << app.help();

@@ -10,6 +10,7 @@
 #include "host/errors.hpp"
 #include "host/io/audio_reader.hpp"
 #include "host/io/audio_writer.hpp"
+#include "host/meter/meter.hpp"
 #include "host/util/sha256.hpp"
 #include "kernels/dither.hpp"
 
@@ -77,7 +78,18 @@ struct Analysis {
   std::int64_t frames = 0;
   std::uint64_t key = 0;
   double peak = 0;
+  LoudnessSummary loudness;
 };
+
+LoudnessSummary summarise(const meter::TrackReport& m) {
+  LoudnessSummary s;
+  s.integrated_lufs = m.integrated_lufs;
+  s.lra_lu = m.lra_lu;
+  s.short_term_max_lufs = m.short_term_max_lufs;
+  s.true_peak_dbtp = m.true_peak_dbtp;
+  s.sample_peak_dbfs = m.sample_peak_dbfs;
+  return s;
+}
 
 std::string hex64(std::uint64_t v) {
   char buf[17];
@@ -93,6 +105,7 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
   const auto channels = static_cast<std::size_t>(a.info.channels);
   std::vector<float> buf(static_cast<std::size_t>(segment_frames) * channels);
   ContentHash64 hash;
+  meter::TrackMeter loudness(a.info.rate_hz, a.info.channels);
   float peak = 0.0f;
   for (;;) {
     const std::int64_t got = io.read_interleaved(buf.data(), segment_frames);
@@ -110,6 +123,7 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
       peak = std::max(peak, std::fabs(x));
     }
     hash.update(buf.data(), n * sizeof(float));
+    loudness.add_interleaved(buf.data(), got);
     a.frames += got;
   }
   if (a.frames == 0) throw InputError("no audio: the file holds 0 samples", "nothing to master; remove it");
@@ -120,6 +134,7 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
   a.key = kernels::mix64(hash.value() ^ (static_cast<std::uint64_t>(a.info.rate_hz) << 8) ^
                          static_cast<std::uint64_t>(a.info.channels));
   a.peak = peak;
+  a.loudness = summarise(loudness.finish());
   io.rewind();
   return a;
 }
@@ -138,6 +153,7 @@ struct Active {
   std::int64_t written_frames = 0;   // frames written to the output
   std::int64_t seg_frames = 0;       // stream frames in the current batch
   std::vector<float> staging;        // interleaved segment as read (flush zeros included)
+  std::unique_ptr<meter::TrackMeter> output_meter;  // meters what is written
   std::string error;                 // set when the track fails mid-way
 
   std::int64_t stream_frames() const { return analysis.frames + latency; }
@@ -215,6 +231,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.duration_s = static_cast<double>(a.analysis.frames) / info.rate_hz;
           r.content_key = hex64(a.analysis.key);
           r.input_peak_dbfs = a.analysis.peak > 0 ? 20.0 * std::log10(a.analysis.peak) : r.input_peak_dbfs;
+          r.input_loudness = a.analysis.loudness;
+          a.output_meter = std::make_unique<meter::TrackMeter>(info.rate_hz, info.channels);
           r.metadata = info.metadata;
           // Each stage plans the track (filters designed for this rate, state made); the segment length is the
           // option rounded up to a multiple of every stage's block.
@@ -319,15 +337,28 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           for (std::size_t c = 0; c < channels; ++c)
             planar[c] = batch.quantised.data() + batch.blocks[first_block[s] + c].offset + skip;
           io.write_pcm(planar, frames);
+          // The meter reads the delivered words: left-justified int32 / 2^31 is exact in float.
+          std::vector<std::vector<float>> delivered(channels, std::vector<float>(static_cast<std::size_t>(frames)));
+          std::vector<const float*> ptrs(channels);
+          for (std::size_t c = 0; c < channels; ++c) {
+            for (std::int64_t i = 0; i < frames; ++i)
+              delivered[c][static_cast<std::size_t>(i)] = static_cast<float>(planar[c][i]) * (1.0f / 2147483648.0f);
+            ptrs[c] = delivered[c].data();
+          }
+          a.output_meter->add(ptrs, frames);
         } else if (frames > 0) {
           std::vector<const float*> planar(channels);
           for (std::size_t c = 0; c < channels; ++c)
             planar[c] = batch.samples.data() + batch.blocks[first_block[s] + c].offset + skip;
           io.write_float(planar, frames);
+          a.output_meter->add(planar, frames);
         }
         a.fed_frames += a.seg_frames;
         a.written_frames += frames;
-        if (a.fed_frames == a.stream_frames()) io.commit();
+        if (a.fed_frames == a.stream_frames()) {
+          io.commit();
+          result.tracks[a.index].output_loudness = summarise(a.output_meter->finish());
+        }
       } catch (const Error& e) {
         a.error = e.message();
       } catch (const std::exception& e) {

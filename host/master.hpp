@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -53,6 +54,15 @@ struct MasterOptions {
   int batch_tracks = 32;
 };
 
+// What the meter (host/meter) read of a track's input or output.
+struct LoudnessSummary {
+  std::optional<double> integrated_lufs;       // nullopt: below gate (silence, shorter than 400 ms)
+  std::optional<double> lra_lu;
+  std::optional<double> short_term_max_lufs;
+  double true_peak_dbtp = -std::numeric_limits<double>::infinity();
+  double sample_peak_dbfs = -std::numeric_limits<double>::infinity();
+};
+
 struct TrackReport {
   std::string input;
   std::string output;
@@ -65,6 +75,8 @@ struct TrackReport {
   std::string content_key;    // hex of the 64-bit content hash that keys the dither noise
   double input_peak_dbfs = -std::numeric_limits<double>::infinity();
   std::uint64_t clipped_samples = 0;  // clamped at quantisation (after the chain)
+  LoudnessSummary input_loudness;     // measured in the analysis pass
+  LoudnessSummary output_loudness;    // measured on the delivered samples (after dither and quantisation)
   Metadata metadata;
 };
 

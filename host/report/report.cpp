@@ -3,6 +3,21 @@
 #include <cmath>
 
 namespace lathe::host {
+namespace {
+
+// Undefined loudness (below gate) and the peaks of digital silence (-infinity) are null, never NaN or -inf.
+nlohmann::json loudness_json(const LoudnessSummary& l) {
+  using nlohmann::json;
+  auto opt = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  auto db = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+  return {{"integrated_lufs", opt(l.integrated_lufs)},
+          {"lra_lu", opt(l.lra_lu)},
+          {"short_term_max_lufs", opt(l.short_term_max_lufs)},
+          {"true_peak_dbtp", db(l.true_peak_dbtp)},
+          {"sample_peak_dbfs", db(l.sample_peak_dbfs)}};
+}
+
+}  // namespace
 
 nlohmann::json make_report(const MasterResult& result, const Profile& profile, OutputFormat format, SampleBits bits) {
   using nlohmann::json;
@@ -43,6 +58,8 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
       r["content_key"] = t.content_key;
       r["input_peak_dbfs"] = std::isfinite(t.input_peak_dbfs) ? json(t.input_peak_dbfs) : json(nullptr);
       r["clipped_samples"] = t.clipped_samples;
+      r["input_loudness"] = loudness_json(t.input_loudness);
+      if (t.ok) r["output_loudness"] = loudness_json(t.output_loudness);
       r["metadata"] = t.metadata;
     }
     tracks.push_back(r);

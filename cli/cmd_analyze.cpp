@@ -1,0 +1,317 @@
+// `lathe analyze INPUT...`: loudness (BS.1770 / EBU R 128), true peak and quality checks of every track, in
+// parallel over tracks; a table on the terminal, and optionally JSON ("lathe.analysis/1") and CSV.
+#include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <tbb/partitioner.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <set>
+
+#include "cli/commands.hpp"
+#include "host/errors.hpp"
+#include "host/io/atomic_file.hpp"
+#include "host/io/audio_reader.hpp"
+#include "host/master.hpp"
+#include "host/meter/meter.hpp"
+#include "host/report/analysis_json.hpp"
+
+namespace lathe::cli {
+namespace fs = std::filesystem;
+using namespace lathe::host;
+
+namespace {
+
+const char* kAnalyzeExitCodesText =
+    "Exit codes:\n"
+    "  0  every track was analysed\n"
+    "  1  some tracks could not be read (the others are analysed; see the errors), or an output could not be written\n"
+    "  2  usage error (no inputs, bad option): nothing was analysed\n";
+
+// Frames decoded and metered at a time: memory per track stays bounded whatever its length.
+constexpr std::int64_t kSegmentFrames = std::int64_t{1} << 16;
+
+// One INPUT, or one file found in an INPUT folder; `problem` is set when it will not be analysed.
+struct Input {
+  std::string name;
+  std::string problem;
+};
+
+fs::path absolute_normal(const fs::path& p) {
+  std::error_code ec;
+  fs::path a = fs::weakly_canonical(fs::absolute(p, ec), ec);
+  return ec ? fs::absolute(p).lexically_normal() : a;
+}
+
+bool is_hidden(const fs::path& p) {
+  const std::string s = p.filename().string();
+  return s.empty() || s[0] == '.';
+}
+
+// The files to analyse, as `lathe master` finds them (host/io/jobs.cpp): files named are taken whatever their
+// extension; folders are searched recursively for audio extensions, hidden files and folders (lathe's temporary
+// files among them) skipped, in sorted order; a file named twice is analysed once.
+std::vector<Input> find_inputs(const std::vector<std::string>& args) {
+  std::vector<Input> out;
+  std::set<fs::path> seen;
+  auto add_file = [&](const fs::path& p) {
+    if (seen.insert(absolute_normal(p)).second) out.push_back({p.string(), {}});
+  };
+  for (const std::string& arg : args) {
+    const fs::path in(arg);
+    std::error_code ec;
+    const auto st = fs::status(in, ec);
+    if (ec || !fs::exists(st)) {
+      out.push_back({arg, "input not found (check the path)"});
+      continue;
+    }
+    if (!fs::is_directory(st)) {
+      add_file(in);
+      continue;
+    }
+    std::vector<fs::path> found;
+    fs::recursive_directory_iterator it(in, fs::directory_options::skip_permission_denied, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      if (is_hidden(it->path())) {
+        if (it->is_directory()) it.disable_recursion_pending();
+        continue;
+      }
+      if (it->is_regular_file() && has_audio_extension(it->path())) found.push_back(it->path());
+    }
+    if (ec) out.push_back({arg, "cannot search folder: " + ec.message()});
+    if (found.empty() && !ec) out.push_back({arg, "no audio files found in this folder"});
+    std::sort(found.begin(), found.end());
+    for (const auto& f : found) add_file(f);
+  }
+  return out;
+}
+
+InputError truncated_error(std::int64_t frames) {
+  return InputError("truncated: the file holds less audio than its header declares (" + std::to_string(frames) +
+                        " frames readable)",
+                    "the file is damaged; re-export or re-copy it");
+}
+
+// Decodes one file in bounded segments into a TrackMeter. NaN/Inf samples are counted by the meter, not refused:
+// analysis is the quality check. Unreadable, empty and truncated files fail with the reason.
+AnalysedTrack analyse_file(const std::string& name, bool keep_album_powers, bool keep_curve) {
+  AnalysedTrack t;
+  t.input = name;
+  try {
+    AudioReader reader{fs::path(name)};
+    const AudioInfo& info = reader.info();
+    t.container = info.container;
+    t.encoding = info.encoding;
+    if (info.truncated) throw truncated_error(info.frames);
+    meter::TrackMeter meter(info.rate_hz, info.channels);
+    std::vector<float> buf(static_cast<std::size_t>(kSegmentFrames) * static_cast<std::size_t>(info.channels));
+    std::int64_t frames = 0;
+    for (;;) {
+      const std::int64_t got = reader.read_interleaved(buf.data(), kSegmentFrames);
+      if (got <= 0) break;
+      meter.add_interleaved(buf.data(), got);
+      frames += got;
+    }
+    if (frames == 0) throw InputError("no audio: the file holds 0 samples", "nothing to analyse; remove it");
+    if (info.frames > 0 && frames < info.frames) throw truncated_error(frames);
+    t.report = meter.finish();
+    // A catalogue run keeps one report per track: drop what no output needs.
+    if (!keep_album_powers) {
+      std::vector<double>().swap(t.report.block_powers);
+      std::vector<double>().swap(t.report.short_term_powers);
+    }
+    if (!keep_curve) std::vector<std::optional<double>>().swap(t.report.short_term_curve);
+    t.ok = true;
+  } catch (const Error& e) {
+    t.error = e.message();
+  } catch (const std::bad_alloc&) {
+    t.error = "out of memory while analysing (analyse fewer tracks at once: --threads)";
+  } catch (const std::exception& e) {
+    // One track's failure never loses the others' analysis.
+    t.error = std::string("internal error: ") + e.what() + " (please report this with the file)";
+  }
+  return t;
+}
+
+std::string fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string level(const std::optional<double>& v) { return v && std::isfinite(*v) ? fixed(*v, 1) : "-"; }
+std::string peak(double v) { return std::isfinite(v) ? fixed(v, 1) : "-inf"; }
+
+// The flags of the table: the JSON names, with the count where one says more.
+std::string table_flags(const meter::TrackReport& r) {
+  std::uint64_t clipped_runs = 0, overs = 0, nonfinite = 0;
+  for (const auto& c : r.per_channel) {
+    clipped_runs += c.clipped_runs;
+    overs += c.intersample_overs;
+    nonfinite += c.nonfinite_samples;
+  }
+  std::string out;
+  for (const std::string& f : quality_flags(r)) {
+    out += out.empty() ? "" : " ";
+    out += f;
+    if (f == "clipped") out += ":" + std::to_string(clipped_runs);
+    if (f == "intersample-overs") out += ":" + std::to_string(overs);
+    if (f == "non-finite") out += ":" + std::to_string(nonfinite);
+  }
+  return out;
+}
+
+constexpr const char* kTableHeader = "integrated  M max  S max   LRA   dBTP   dBFS  duration  track  [flags]\n";
+
+void print_row(std::ostream& out, const AnalysedTrack& t) {
+  const meter::TrackReport& r = t.report;
+  const std::string integrated = r.integrated_lufs ? fixed(*r.integrated_lufs, 1) : "below gate";
+  char line[256];
+  std::snprintf(line, sizeof line, "%10s %6s %6s %5s %6s %6s %9s  ", integrated.c_str(),
+                level(r.momentary_max_lufs).c_str(), level(r.short_term_max_lufs).c_str(), level(r.lra_lu).c_str(),
+                peak(r.true_peak_dbtp).c_str(), peak(r.sample_peak_dbfs).c_str(),
+                format_time(r.rate_hz > 0 ? static_cast<double>(r.frames) / r.rate_hz : 0.0).c_str());
+  const std::string flags = table_flags(r);
+  out << line << t.input << (flags.empty() ? "" : "  [" + flags + "]") << "\n" << std::flush;
+}
+
+// --json/--csv FILE must name a file in an existing folder, checked before anything is analysed.
+void check_output_path(const std::string& option, const std::string& path) {
+  if (path.empty() || path == "-") return;
+  const fs::path p(path);
+  const fs::path folder = p.parent_path().empty() ? fs::path(".") : p.parent_path();
+  std::error_code ec;
+  if (fs::is_directory(p, ec) || !fs::is_directory(folder, ec))
+    throw UsageError("cannot write " + option + " to " + p.string(),
+                     "give " + option + " a file name in an existing folder, or - for standard output");
+}
+
+}  // namespace
+
+CLI::App* add_analyze(CLI::App& app, AnalyzeArgs& a) {
+  CLI::App* cmd = app.add_subcommand(
+      "analyze", "Measure loudness (BS.1770 / EBU R 128), true peak and quality problems of audio files or folders");
+  cmd->add_option("INPUT", a.inputs, "Audio files, or folders searched recursively")->required();
+  cmd->add_option("--json", a.json,
+                  "Write the analysis as JSON (schema lathe.analysis/1) to this file, or - for standard output "
+                  "(the table then goes to standard error)");
+  cmd->add_option("--csv", a.csv,
+                  "Write one CSV row per track to this file, or - for standard output (the table then goes to "
+                  "standard error)");
+  cmd->add_flag("--album", a.album, "Also measure all tracks as one album (integrated loudness and LRA)");
+  cmd->add_option("--threads", a.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
+  cmd->add_flag("-q,--quiet", a.quiet, "Print only errors, the album line and the summary");
+  cmd->footer(kAnalyzeExitCodesText);
+  return cmd;
+}
+
+int run_analyze(const AnalyzeArgs& a) {
+  if (a.json == "-" && a.csv == "-")
+    throw UsageError("--json - and --csv - both ask for standard output", "write one of them to a file");
+  if (!a.json.empty() && a.json != "-" && a.json == a.csv)
+    throw UsageError("--json and --csv name the same file " + a.json, "give them different files");
+  check_output_path("--json", a.json);
+  check_output_path("--csv", a.csv);
+  // A document on standard output stays clean: the table and the summary go to standard error instead.
+  std::ostream& out = (a.json == "-" || a.csv == "-") ? std::cerr : std::cout;
+
+  std::unique_ptr<tbb::global_control> threads;
+  if (a.threads > 0)
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(a.threads));
+
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<Input> inputs = find_inputs(a.inputs);
+  std::vector<AnalysedTrack> tracks(inputs.size());
+  std::vector<std::size_t> todo;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    tracks[i].input = inputs[i].name;
+    if (inputs[i].problem.empty()) {
+      todo.push_back(i);
+    } else {
+      tracks[i].error = inputs[i].problem;
+      print_error(inputs[i].name + ": " + inputs[i].problem);
+    }
+  }
+
+  if (!a.quiet) {
+    out << "lathe " LATHE_VERSION ": analysing " << todo.size() << " track(s)\n" << kTableHeader << std::flush;
+  }
+  std::mutex print_mutex;
+  const bool keep_curve = !a.json.empty();
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, todo.size(), 1),
+      [&](const tbb::blocked_range<std::size_t>& range) {
+        for (std::size_t k = range.begin(); k != range.end(); ++k) {
+          AnalysedTrack t = analyse_file(inputs[todo[k]].name, a.album, keep_curve);
+          {
+            const std::lock_guard<std::mutex> lock(print_mutex);
+            if (t.ok && !a.quiet) print_row(out, t);
+            if (!t.ok) print_error(t.input + ": " + t.error);
+          }
+          tracks[todo[k]] = std::move(t);
+        }
+      },
+      tbb::simple_partitioner());
+
+  AnalysisSummary summary;
+  int failed = 0;
+  for (const auto& t : tracks) {
+    if (t.ok)
+      summary.audio_seconds += static_cast<double>(t.report.frames) / t.report.rate_hz;
+    else
+      ++failed;
+  }
+
+  std::optional<AlbumMeasures> album;
+  if (a.album) {
+    // The album gates the blocks of every analysed track as one programme.
+    std::vector<meter::TrackReport> reports;
+    std::vector<std::size_t> from;
+    for (std::size_t i = 0; i < tracks.size(); ++i)
+      if (tracks[i].ok) {
+        reports.push_back(std::move(tracks[i].report));
+        from.push_back(i);
+      }
+    album = AlbumMeasures{static_cast<int>(reports.size()), meter::album_integrated_lufs(reports),
+                          meter::album_lra_lu(reports)};
+    for (std::size_t k = 0; k < from.size(); ++k) tracks[from[k]].report = std::move(reports[k]);
+    out << "album (" << album->tracks << " track(s)): integrated "
+        << (album->integrated_lufs ? fixed(*album->integrated_lufs, 1) + " LUFS" : std::string("below gate"))
+        << ", LRA " << (album->lra_lu ? fixed(*album->lra_lu, 1) + " LU" : std::string("-")) << "\n";
+  }
+  summary.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  out << tracks.size() - static_cast<std::size_t>(failed) << " analysed, " << failed << " failed; "
+      << fixed(summary.audio_seconds, 1) << " s of audio in " << fixed(summary.wall_seconds, 2) << " s ("
+      << fixed(summary.wall_seconds > 0 ? summary.audio_seconds / summary.wall_seconds : 0.0, 1)
+      << "x real time)\n"
+      << std::flush;
+
+  bool write_failed = false;
+  auto emit = [&](const std::string& option, const std::string& path, const std::string& text) {
+    if (path.empty()) return;
+    if (path == "-") {
+      std::cout << text << std::flush;
+      return;
+    }
+    try {
+      write_text_atomically(path, text);
+    } catch (const Error& e) {
+      // The analysis is done; only this output is lost: a partial failure, not a usage error.
+      print_error(option.substr(2) + ": " + e.message());
+      write_failed = true;
+    }
+  };
+  if (!a.json.empty()) emit("--json", a.json, make_analysis_json(tracks, album, summary).dump(2) + "\n");
+  if (!a.csv.empty()) emit("--csv", a.csv, make_analysis_csv(tracks));
+  return failed > 0 || write_failed ? kExitSomeFailed : kExitOk;
+}
+
+}  // namespace lathe::cli
