@@ -306,26 +306,67 @@ LATHE_HD inline void true_peak_run(const TruePeakCoeffs& tc, const float* w, std
   float running = peak;
   std::int64_t i = 0;
   for (; i + kGroup <= count; i += kGroup) {
-    float local = 0.0f;
-    for (std::int64_t m = i - taps + 1; m < i + kGroup; ++m) {
-      const float a = abs_f(w[m]);
-      local = a > local ? a : local;
+    // max |w| over the group's inputs w[i - taps + 1 .. i + kGroup - 1], lane by lane in blocks of kGroup
+    // (the last block may overlap the one before it; max is order free).
+    float lm[kGroup];
+    for (int j = 0; j < kGroup; ++j) lm[j] = 0.0f;
+    for (std::int64_t m = i - taps + 1;; m += kGroup) {
+      const std::int64_t b = m + kGroup <= i + kGroup ? m : i;
+      for (int j = 0; j < kGroup; ++j) {
+        const float a = abs_f(w[b + j]);
+        lm[j] = a > lm[j] ? a : lm[j];
+      }
+      if (b == i) break;
     }
-    const float bound = local * tc.gain;
+    for (int h = kGroup / 2; h > 0; h /= 2)
+      for (int j = 0; j < h; ++j) lm[j] = lm[j + h] > lm[j] ? lm[j + h] : lm[j];
+    const float bound = lm[0] * tc.gain;
     if (bound <= running && bound <= 1.0f) continue;
-    for (int p = 1; p < tc.factor; ++p) {
-      const float* c = tc.c + (p - 1) * taps;
-      float acc[kGroup];
-      for (int j = 0; j < kGroup; ++j) acc[j] = 0.0f;
+    if (tc.factor == 4) {
+      // The three phases share their input loads; each output is still its own sum in tap order.
+      const float* c1 = tc.c;
+      const float* c2 = tc.c + taps;
+      const float* c3 = tc.c + 2 * taps;
+      float a1[kGroup], a2[kGroup], a3[kGroup];
+      for (int j = 0; j < kGroup; ++j) {
+        a1[j] = 0.0f;
+        a2[j] = 0.0f;
+        a3[j] = 0.0f;
+      }
       for (int kk = 0; kk < taps; ++kk) {
-        const float ck = c[kk];
+        const float k1 = c1[kk], k2 = c2[kk], k3 = c3[kk];
         const float* src = w + i - kk;
-        for (int j = 0; j < kGroup; ++j) acc[j] = acc[j] + ck * src[j];
+        for (int j = 0; j < kGroup; ++j) {
+          const float s = src[j];
+          a1[j] = a1[j] + k1 * s;
+          a2[j] = a2[j] + k2 * s;
+          a3[j] = a3[j] + k3 * s;
+        }
       }
       for (int j = 0; j < kGroup; ++j) {
-        const float a = abs_f(acc[j]);
-        pk[j] = a > pk[j] ? a : pk[j];
-        ov[j] += a > 1.0f ? 1u : 0u;
+        const float b1 = abs_f(a1[j]), b2 = abs_f(a2[j]), b3 = abs_f(a3[j]);
+        float m = pk[j];
+        m = b1 > m ? b1 : m;
+        m = b2 > m ? b2 : m;
+        m = b3 > m ? b3 : m;
+        pk[j] = m;
+        ov[j] += (b1 > 1.0f ? 1u : 0u) + (b2 > 1.0f ? 1u : 0u) + (b3 > 1.0f ? 1u : 0u);
+      }
+    } else {
+      for (int p = 1; p < tc.factor; ++p) {
+        const float* c = tc.c + (p - 1) * taps;
+        float acc[kGroup];
+        for (int j = 0; j < kGroup; ++j) acc[j] = 0.0f;
+        for (int kk = 0; kk < taps; ++kk) {
+          const float ck = c[kk];
+          const float* src = w + i - kk;
+          for (int j = 0; j < kGroup; ++j) acc[j] = acc[j] + ck * src[j];
+        }
+        for (int j = 0; j < kGroup; ++j) {
+          const float a = abs_f(acc[j]);
+          pk[j] = a > pk[j] ? a : pk[j];
+          ov[j] += a > 1.0f ? 1u : 0u;
+        }
       }
     }
     for (int j = 0; j < kGroup; ++j) running = pk[j] > running ? pk[j] : running;
@@ -346,10 +387,21 @@ LATHE_HD inline void true_peak_run(const TruePeakCoeffs& tc, const float* w, std
   }
 }
 
+// true_peak_run as a function object: the default runner of true_peak_segment_with.
+struct TruePeakRun {
+  LATHE_HD void operator()(const TruePeakCoeffs& tc, const float* w, std::int64_t count, float& peak,
+                           std::uint64_t& overs) const {
+    true_peak_run(tc, w, count, peak, overs);
+  }
+};
+
 // One segment of one channel (finite samples). The first taps-1 windows reach into the history: they are
 // evaluated from a stitched copy of at most 2 * kTpMaxTaps samples; the rest read the segment directly.
-LATHE_HD inline void true_peak_segment(TruePeakState& st, const TruePeakCoeffs& tc, const float* x,
-                                       std::int64_t n) {
+// `run` evaluates windows as true_peak_run does (the host may pass a vectorised copy of it that performs the
+// same operations; see host/meter/meter.cpp).
+template <class Run>
+LATHE_HD inline void true_peak_segment_with(TruePeakState& st, const TruePeakCoeffs& tc, const float* x,
+                                            std::int64_t n, const Run& run) {
   if (tc.factor <= 1 || n <= 0) return;
   const int h = tc.taps - 1;
   float stitched[2 * kTpMaxTaps];
@@ -358,8 +410,8 @@ LATHE_HD inline void true_peak_segment(TruePeakState& st, const TruePeakCoeffs& 
   for (std::int64_t j = 0; j < head; ++j) stitched[h + j] = x[j];
   float peak = st.peak;
   std::uint64_t overs = st.overs;
-  true_peak_run(tc, stitched + h, head, peak, overs);
-  if (n > head) true_peak_run(tc, x + head, n - head, peak, overs);
+  run(tc, stitched + h, head, peak, overs);
+  if (n > head) run(tc, x + head, n - head, peak, overs);
   // New history: the last h samples of (old history, segment).
   if (n >= h) {
     for (int j = 0; j < h; ++j) st.hist[j] = x[n - h + j];
@@ -368,6 +420,11 @@ LATHE_HD inline void true_peak_segment(TruePeakState& st, const TruePeakCoeffs& 
   }
   st.peak = peak;
   st.overs = overs;
+}
+
+LATHE_HD inline void true_peak_segment(TruePeakState& st, const TruePeakCoeffs& tc, const float* x,
+                                       std::int64_t n) {
+  true_peak_segment_with(st, tc, x, n, TruePeakRun{});
 }
 
 }  // namespace lathe::kernels::meter

@@ -13,6 +13,10 @@
 
 #include "kernels/meter.hpp"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 namespace lathe::host::meter {
 
 namespace km = lathe::kernels::meter;
@@ -97,6 +101,177 @@ km::TruePeakCoeffs design_true_peak(int rate_hz) {
     tc.gain = std::max(tc.gain, static_cast<float>(gain * (1.0 + 1e-4)));
   }
   return tc;
+}
+
+// ---- per-sample kernels: baseline x86-64 (SSE2) and, selected at run time, AVX2 without FMA ------------------
+// The same kernels/meter.hpp functions compiled twice (flatten inlines the whole call tree into each clone); the
+// build has -ffp-contract=off and target("avx2") does not enable FMA, so both perform the same IEEE operations
+// in the same order and give identical bits. Only the vector width differs.
+void true_peak_segment_base(km::TruePeakState& st, const km::TruePeakCoeffs& tc, const float* x, std::int64_t n) {
+  km::true_peak_segment(st, tc, x, n);
+}
+std::int64_t channel_segment_base(km::ChannelState& state, const km::KWeightCoeffs& k, const float* x,
+                                  std::int64_t n, int rate_hz, bool loudness, double* bins_out) {
+  return km::channel_segment(state, k, x, n, rate_hz, loudness, bins_out);
+}
+std::int64_t pair_segment_base(km::ChannelState& left, km::ChannelState& right, km::PairState& pair,
+                               const km::KWeightCoeffs& k, const float* xl, const float* xr, std::int64_t n,
+                               int rate_hz, double* bins_l, double* bins_r, double* cross_out) {
+  return km::pair_segment(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define LATHE_METER_HAVE_AVX2 1
+// km::true_peak_run for factor 4 with AVX intrinsics: per output the same sum c[0]*w[j] + c[1]*w[j-1] + ...
+// (multiply, then add, from 0.0f, in tap order), the same skip test and the same max / count updates, 8 lanes
+// at a time. max_ps(a, b) is exactly `a > b ? a : b`; |v| clears the sign bit (the kernel's abs_f keeps -0.0,
+// which no comparison here tells from +0.0). Other factors use the kernel's own loop.
+__attribute__((target("avx2"))) inline float hmax_avx2(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+  m = _mm_max_ps(_mm_movehl_ps(m, m), m);
+  m = _mm_max_ss(_mm_shuffle_ps(m, m, 1), m);
+  return _mm_cvtss_f32(m);
+}
+
+__attribute__((target("avx2"))) void true_peak_run_avx2(const km::TruePeakCoeffs& tc, const float* w,
+                                                         std::int64_t count, float& peak, std::uint64_t& overs) {
+  if (tc.factor != 4) {
+    km::true_peak_run(tc, w, count, peak, overs);
+    return;
+  }
+  constexpr int kGroup = 16;
+  const int taps = tc.taps;
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  const __m256 one = _mm256_set1_ps(1.0f);
+  __m256 pk0 = _mm256_setzero_ps(), pk1 = _mm256_setzero_ps();
+  __m256i ov0 = _mm256_setzero_si256(), ov1 = _mm256_setzero_si256();
+  const float* c1 = tc.c;
+  const float* c2 = tc.c + taps;
+  const float* c3 = tc.c + 2 * taps;
+  float running = peak;
+  std::int64_t i = 0;
+  for (; i + kGroup <= count; i += kGroup) {
+    __m256 lm0 = _mm256_setzero_ps(), lm1 = _mm256_setzero_ps();
+    for (std::int64_t m = i - taps + 1;; m += kGroup) {
+      const std::int64_t b = m + kGroup <= i + kGroup ? m : i;
+      lm0 = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(w + b)), lm0);
+      lm1 = _mm256_max_ps(_mm256_andnot_ps(sign, _mm256_loadu_ps(w + b + 8)), lm1);
+      if (b == i) break;
+    }
+    const float bound = hmax_avx2(_mm256_max_ps(lm1, lm0)) * tc.gain;
+    if (bound <= running && bound <= 1.0f) continue;
+    __m256 a10 = _mm256_setzero_ps(), a11 = _mm256_setzero_ps();
+    __m256 a20 = _mm256_setzero_ps(), a21 = _mm256_setzero_ps();
+    __m256 a30 = _mm256_setzero_ps(), a31 = _mm256_setzero_ps();
+    for (int kk = 0; kk < taps; ++kk) {
+      const float* src = w + i - kk;
+      const __m256 s0 = _mm256_loadu_ps(src);
+      const __m256 s1 = _mm256_loadu_ps(src + 8);
+      const __m256 k1 = _mm256_set1_ps(c1[kk]);
+      const __m256 k2 = _mm256_set1_ps(c2[kk]);
+      const __m256 k3 = _mm256_set1_ps(c3[kk]);
+      a10 = _mm256_add_ps(a10, _mm256_mul_ps(k1, s0));
+      a11 = _mm256_add_ps(a11, _mm256_mul_ps(k1, s1));
+      a20 = _mm256_add_ps(a20, _mm256_mul_ps(k2, s0));
+      a21 = _mm256_add_ps(a21, _mm256_mul_ps(k2, s1));
+      a30 = _mm256_add_ps(a30, _mm256_mul_ps(k3, s0));
+      a31 = _mm256_add_ps(a31, _mm256_mul_ps(k3, s1));
+    }
+    const __m256 b10 = _mm256_andnot_ps(sign, a10), b11 = _mm256_andnot_ps(sign, a11);
+    const __m256 b20 = _mm256_andnot_ps(sign, a20), b21 = _mm256_andnot_ps(sign, a21);
+    const __m256 b30 = _mm256_andnot_ps(sign, a30), b31 = _mm256_andnot_ps(sign, a31);
+    pk0 = _mm256_max_ps(b30, _mm256_max_ps(b20, _mm256_max_ps(b10, pk0)));
+    pk1 = _mm256_max_ps(b31, _mm256_max_ps(b21, _mm256_max_ps(b11, pk1)));
+    // A true comparison is all ones (-1): subtracting it counts one.
+    ov0 = _mm256_sub_epi32(ov0, _mm256_castps_si256(_mm256_cmp_ps(b10, one, _CMP_GT_OQ)));
+    ov0 = _mm256_sub_epi32(ov0, _mm256_castps_si256(_mm256_cmp_ps(b20, one, _CMP_GT_OQ)));
+    ov0 = _mm256_sub_epi32(ov0, _mm256_castps_si256(_mm256_cmp_ps(b30, one, _CMP_GT_OQ)));
+    ov1 = _mm256_sub_epi32(ov1, _mm256_castps_si256(_mm256_cmp_ps(b11, one, _CMP_GT_OQ)));
+    ov1 = _mm256_sub_epi32(ov1, _mm256_castps_si256(_mm256_cmp_ps(b21, one, _CMP_GT_OQ)));
+    ov1 = _mm256_sub_epi32(ov1, _mm256_castps_si256(_mm256_cmp_ps(b31, one, _CMP_GT_OQ)));
+    const float g = hmax_avx2(_mm256_max_ps(pk1, pk0));
+    running = g > running ? g : running;
+  }
+  alignas(32) float pk[kGroup];
+  alignas(32) std::uint32_t ov[kGroup];
+  _mm256_store_ps(pk, pk0);
+  _mm256_store_ps(pk + 8, pk1);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(ov), ov0);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(ov + 8), ov1);
+  for (; i < count; ++i) {  // the kernel's tail, as written there
+    for (int p = 1; p < tc.factor; ++p) {
+      const float* c = tc.c + (p - 1) * taps;
+      float acc = 0.0f;
+      for (int kk = 0; kk < taps; ++kk) acc = acc + c[kk] * w[i - kk];
+      const float a = km::abs_f(acc);
+      pk[0] = a > pk[0] ? a : pk[0];
+      ov[0] += a > 1.0f ? 1u : 0u;
+    }
+  }
+  for (int j = 0; j < kGroup; ++j) {
+    peak = pk[j] > peak ? pk[j] : peak;
+    overs += ov[j];
+  }
+}
+
+struct TruePeakRunAvx2 {
+  __attribute__((target("avx2"))) void operator()(const km::TruePeakCoeffs& tc, const float* w, std::int64_t count,
+                                                  float& peak, std::uint64_t& overs) const {
+    true_peak_run_avx2(tc, w, count, peak, overs);
+  }
+};
+
+__attribute__((target("avx2"))) void true_peak_segment_avx2(km::TruePeakState& st, const km::TruePeakCoeffs& tc,
+                                                            const float* x, std::int64_t n) {
+  km::true_peak_segment_with(st, tc, x, n, TruePeakRunAvx2{});
+}
+__attribute__((target("avx2"), flatten)) std::int64_t channel_segment_avx2(km::ChannelState& state,
+                                                                           const km::KWeightCoeffs& k,
+                                                                           const float* x, std::int64_t n,
+                                                                           int rate_hz, bool loudness,
+                                                                           double* bins_out) {
+  return km::channel_segment(state, k, x, n, rate_hz, loudness, bins_out);
+}
+__attribute__((target("avx2"), flatten)) std::int64_t pair_segment_avx2(
+    km::ChannelState& left, km::ChannelState& right, km::PairState& pair, const km::KWeightCoeffs& k,
+    const float* xl, const float* xr, std::int64_t n, int rate_hz, double* bins_l, double* bins_r,
+    double* cross_out) {
+  return km::pair_segment(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
+}
+#endif
+
+bool use_avx2() {
+#if defined(LATHE_METER_HAVE_AVX2)
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") != 0;
+  }();
+  return yes;
+#else
+  return false;
+#endif
+}
+
+void run_true_peak(km::TruePeakState& st, const km::TruePeakCoeffs& tc, const float* x, std::int64_t n) {
+#if defined(LATHE_METER_HAVE_AVX2)
+  if (use_avx2()) return true_peak_segment_avx2(st, tc, x, n);
+#endif
+  true_peak_segment_base(st, tc, x, n);
+}
+std::int64_t run_channel(km::ChannelState& state, const km::KWeightCoeffs& k, const float* x, std::int64_t n,
+                             int rate_hz, bool loudness, double* bins_out) {
+#if defined(LATHE_METER_HAVE_AVX2)
+  if (use_avx2()) return channel_segment_avx2(state, k, x, n, rate_hz, loudness, bins_out);
+#endif
+  return channel_segment_base(state, k, x, n, rate_hz, loudness, bins_out);
+}
+std::int64_t run_pair(km::ChannelState& left, km::ChannelState& right, km::PairState& pair,
+                          const km::KWeightCoeffs& k, const float* xl, const float* xr, std::int64_t n, int rate_hz,
+                          double* bins_l, double* bins_r, double* cross_out) {
+#if defined(LATHE_METER_HAVE_AVX2)
+  if (use_avx2()) return pair_segment_avx2(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
+#endif
+  return pair_segment_base(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
 }
 
 // Channel weights by layout (WAV channel order). See meter.hpp / README "Metering".
@@ -289,16 +464,16 @@ void TrackMeter::add(std::span<const float* const> planar, std::int64_t frames) 
 
   auto loudness_task = [&m, &src, &old_size, old_cross, frames](std::size_t c) {
     if (m.stereo()) {
-      km::pair_segment(m.ch[0], m.ch[1], m.pair, m.kw, src[0], src[1], frames, m.rate,
+      run_pair(m.ch[0], m.ch[1], m.pair, m.kw, src[0], src[1], frames, m.rate,
                        m.bins[0].data() + old_size[0], m.bins[1].data() + old_size[1],
                        m.cross_bins.data() + old_cross);
     } else {
       const bool loud = m.weights[c] != 0.0;
-      km::channel_segment(m.ch[c], m.kw, src[c], frames, m.rate, loud,
+      run_channel(m.ch[c], m.kw, src[c], frames, m.rate, loud,
                           loud ? m.bins[c].data() + old_size[c] : nullptr);
     }
   };
-  auto peak_task = [&m, &src, frames](std::size_t c) { km::true_peak_segment(m.tps[c], m.tp, src[c], frames); };
+  auto peak_task = [&m, &src, frames](std::size_t c) { run_true_peak(m.tps[c], m.tp, src[c], frames); };
 
   const std::size_t loud_tasks = m.stereo() ? 1 : nch;
   // Small segments: threads cost more than they save (results are the same either way).
@@ -351,7 +526,7 @@ TrackReport TrackMeter::finish() {
     km::ChannelState st = m.ch[c];
     km::channel_close(st);
     km::TruePeakState tps = m.tps[c];
-    km::true_peak_segment(tps, m.tp, zeros.data(), m.tp.taps / 2);
+    run_true_peak(tps, m.tp, zeros.data(), m.tp.taps / 2);
     auto& cr = r.per_channel[c];
     cr.sample_peak = static_cast<double>(st.sample_peak);
     cr.true_peak = std::max(cr.sample_peak, static_cast<double>(tps.peak));
