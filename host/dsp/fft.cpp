@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/util/cpu_features.hpp"
+
 namespace lathe::host::dsp {
 
 using kernels::Complex;
@@ -359,8 +361,7 @@ void complex_sse2(const FftPlan& p, Complex* d, bool inv, float* s) { complex_im
 void rforward_sse2(const FftPlan& p, const float* in, Complex* out, float* s) { rforward_impl(p, in, out, s); }
 void rinverse_sse2(const FftPlan& p, const Complex* in, float* out, float* s) { rinverse_impl(p, in, out, s); }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LATHE_FFT_HAVE_AVX2 1
+#if defined(LATHE_HAVE_AVX2_PATHS)
 __attribute__((target("avx2"))) void complex_avx2(const FftPlan& p, Complex* d, bool inv, float* s) {
   complex_impl(p, d, inv, s);
 }
@@ -371,18 +372,6 @@ __attribute__((target("avx2"))) void rinverse_avx2(const FftPlan& p, const Compl
   rinverse_impl(p, in, out, s);
 }
 #endif
-
-bool use_avx2() {
-#if defined(LATHE_FFT_HAVE_AVX2)
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-#else
-  return false;
-#endif
-}
 
 }  // namespace
 
@@ -417,22 +406,22 @@ std::shared_ptr<const FftPlan> FftPlan::get(int log2n) {
 }
 
 void fft_complex(const FftPlan& plan, Complex* data, bool inverse, float* scratch) {
-#if defined(LATHE_FFT_HAVE_AVX2)
-  if (use_avx2()) return complex_avx2(plan, data, inverse, scratch);
+#if defined(LATHE_HAVE_AVX2_PATHS)
+  if (cpu_has_avx2()) return complex_avx2(plan, data, inverse, scratch);
 #endif
   complex_sse2(plan, data, inverse, scratch);
 }
 
 void rfft_forward(const FftPlan& plan, const float* in, Complex* out, float* scratch) {
-#if defined(LATHE_FFT_HAVE_AVX2)
-  if (use_avx2()) return rforward_avx2(plan, in, out, scratch);
+#if defined(LATHE_HAVE_AVX2_PATHS)
+  if (cpu_has_avx2()) return rforward_avx2(plan, in, out, scratch);
 #endif
   rforward_sse2(plan, in, out, scratch);
 }
 
 void rfft_inverse(const FftPlan& plan, const Complex* in, float* out, float* scratch) {
-#if defined(LATHE_FFT_HAVE_AVX2)
-  if (use_avx2()) return rinverse_avx2(plan, in, out, scratch);
+#if defined(LATHE_HAVE_AVX2_PATHS)
+  if (cpu_has_avx2()) return rinverse_avx2(plan, in, out, scratch);
 #endif
   rinverse_sse2(plan, in, out, scratch);
 }

@@ -11,9 +11,10 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/util/cpu_features.hpp"
 #include "kernels/meter.hpp"
 
-#if defined(__x86_64__) && defined(__GNUC__)
+#if defined(LATHE_HAVE_AVX2_PATHS)
 #include <immintrin.h>
 #endif
 
@@ -120,8 +121,7 @@ std::int64_t pair_segment_base(km::ChannelState& left, km::ChannelState& right, 
   return km::pair_segment(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#define LATHE_METER_HAVE_AVX2 1
+#if defined(LATHE_HAVE_AVX2_PATHS)
 // km::true_peak_run for factor 4 with AVX intrinsics: per output the same sum c[0]*w[j] + c[1]*w[j-1] + ...
 // (multiply, then add, from 0.0f, in tap order), the same skip test and the same max / count updates, 8 lanes
 // at a time. max_ps(a, b) is exactly `a > b ? a : b`; |v| clears the sign bit (the kernel's abs_f keeps -0.0,
@@ -240,36 +240,24 @@ __attribute__((target("avx2"), flatten)) std::int64_t pair_segment_avx2(
 }
 #endif
 
-bool use_avx2() {
-#if defined(LATHE_METER_HAVE_AVX2)
-  static const bool yes = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") != 0;
-  }();
-  return yes;
-#else
-  return false;
-#endif
-}
-
 void run_true_peak(km::TruePeakState& st, const km::TruePeakCoeffs& tc, const float* x, std::int64_t n) {
-#if defined(LATHE_METER_HAVE_AVX2)
-  if (use_avx2()) return true_peak_segment_avx2(st, tc, x, n);
+#if defined(LATHE_HAVE_AVX2_PATHS)
+  if (cpu_has_avx2()) return true_peak_segment_avx2(st, tc, x, n);
 #endif
   true_peak_segment_base(st, tc, x, n);
 }
 std::int64_t run_channel(km::ChannelState& state, const km::KWeightCoeffs& k, const float* x, std::int64_t n,
                              int rate_hz, bool loudness, double* bins_out) {
-#if defined(LATHE_METER_HAVE_AVX2)
-  if (use_avx2()) return channel_segment_avx2(state, k, x, n, rate_hz, loudness, bins_out);
+#if defined(LATHE_HAVE_AVX2_PATHS)
+  if (cpu_has_avx2()) return channel_segment_avx2(state, k, x, n, rate_hz, loudness, bins_out);
 #endif
   return channel_segment_base(state, k, x, n, rate_hz, loudness, bins_out);
 }
 std::int64_t run_pair(km::ChannelState& left, km::ChannelState& right, km::PairState& pair,
                           const km::KWeightCoeffs& k, const float* xl, const float* xr, std::int64_t n, int rate_hz,
                           double* bins_l, double* bins_r, double* cross_out) {
-#if defined(LATHE_METER_HAVE_AVX2)
-  if (use_avx2()) return pair_segment_avx2(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
+#if defined(LATHE_HAVE_AVX2_PATHS)
+  if (cpu_has_avx2()) return pair_segment_avx2(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
 #endif
   return pair_segment_base(left, right, pair, k, xl, xr, n, rate_hz, bins_l, bins_r, cross_out);
 }
