@@ -10,6 +10,7 @@
 // the short-term curve and the quality checks); libebur128 runs EBUR128_MODE_I | EBUR128_MODE_LRA |
 // EBUR128_MODE_TRUE_PEAK. Prints times real time (audio seconds / wall seconds), per core (audio seconds /
 // process CPU seconds, user + system), the lathe/libebur128 ratios, and how far the two meters' results differ.
+#include <CLI/CLI.hpp>
 #include <ebur128.h>
 #include <sndfile.h>
 #include <sys/resource.h>
@@ -204,29 +205,13 @@ int main(int argc, char** argv) {
   int rate_hz = 48000;
   int threads = 0;
   std::string keep;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "lathe_bench_analyze: " << a << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--tracks") tracks = std::stoi(value());
-    else if (a == "--seconds") seconds = std::stod(value());
-    else if (a == "--rate") rate_hz = std::stoi(value());
-    else if (a == "--threads") threads = std::stoi(value());
-    else if (a == "--keep") keep = value();
-    else {
-      std::cerr << "usage: lathe_bench_analyze [--tracks N] [--seconds S] [--rate HZ] [--threads N] [--keep DIR]\n";
-      return 2;
-    }
-  }
-  if (tracks < 1 || seconds <= 0 || rate_hz < kMinRateHz || rate_hz > kMaxRateHz) {
-    std::cerr << "lathe_bench_analyze: --tracks, --seconds and --rate must be positive (rate 8000..384000)\n";
-    return 2;
-  }
+  CLI::App app{"lathe_bench_analyze: lathe's meter against libebur128 on the same generated files"};
+  app.add_option("--tracks", tracks, "Stereo tracks")->check(CLI::PositiveNumber);
+  app.add_option("--seconds", seconds, "Seconds per track")->check(CLI::PositiveNumber);
+  app.add_option("--rate", rate_hz, "Sample rate in Hz")->check(CLI::Range(kMinRateHz, kMaxRateHz));
+  app.add_option("--threads", threads, "Threads for both meters (0 = all)")->check(CLI::NonNegativeNumber);
+  app.add_option("--keep", keep, "Write the WAV files into this folder and keep them");
+  CLI11_PARSE(app, argc, argv);
   std::unique_ptr<tbb::global_control> limit;
   if (threads > 0)
     limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,

@@ -3,6 +3,7 @@
 // channel). Prints times real time by wall clock and per core (audio seconds per CPU second of the process),
 // and checks that both give the same signal.
 //   lathe_bench_convolve [--seconds 60] [--ir-seconds 2] [--rate 48000] [--tracks 1] [--gpu-tracks 64]
+#include <CLI/CLI.hpp>
 #include <sched.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
@@ -120,19 +121,13 @@ Timing run_lathe(lathe::host::Engine& engine, const std::vector<std::shared_ptr<
 int main(int argc, char** argv) {
   double seconds = 60, ir_seconds = 2;
   int rate = 48000, tracks = 1, gpu_tracks = 64;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string a = argv[i];
-    const char* v = argv[i + 1];
-    if (a == "--seconds") seconds = std::atof(v);
-    else if (a == "--ir-seconds") ir_seconds = std::atof(v);
-    else if (a == "--rate") rate = std::atoi(v);
-    else if (a == "--tracks") tracks = std::atoi(v);
-    else if (a == "--gpu-tracks") gpu_tracks = std::atoi(v);
-    else {
-      std::fprintf(stderr, "usage: lathe_bench_convolve [--seconds S] [--ir-seconds S] [--rate HZ] [--tracks N] [--gpu-tracks N]\n");
-      return 2;
-    }
-  }
+  CLI::App app{"lathe_bench_convolve: partitioned convolution against zita-convolver"};
+  app.add_option("--seconds", seconds, "Seconds of stereo signal")->check(CLI::PositiveNumber);
+  app.add_option("--ir-seconds", ir_seconds, "Impulse response length in seconds")->check(CLI::Range(0.001, 40.0));
+  app.add_option("--rate", rate, "Sample rate in Hz")->check(CLI::Range(8000, 384000));
+  app.add_option("--tracks", tracks, "Stereo tracks per batch for the all-threads CPU run")->check(CLI::PositiveNumber);
+  app.add_option("--gpu-tracks", gpu_tracks, "Stereo tracks per batch on the GPU")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
   const auto ir_len = static_cast<std::size_t>(ir_seconds * rate);
   const auto n = static_cast<std::size_t>(seconds * rate) / 8192 * 8192;
   std::vector<std::vector<float>> ir(2, std::vector<float>(ir_len)), in(2, std::vector<float>(n));

@@ -9,6 +9,8 @@
 #include <tbb/info.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -67,26 +69,14 @@ int main(int argc, char** argv) {
   std::string profile_name = "default";
   bool files = false;
   std::string keep;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::cerr << "lathe_bench: " << a << " needs a value\n";
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--tracks") tracks = std::stoi(value());
-    else if (a == "--seconds") seconds = std::stod(value());
-    else if (a == "--rate") rate_hz = std::stoi(value());
-    else if (a == "--profile") profile_name = value();
-    else if (a == "--files") files = true;
-    else if (a == "--keep") keep = value();
-    else {
-      std::cerr << "usage: lathe_bench [--tracks N] [--seconds S] [--rate HZ] [--profile NAME] [--files [--keep DIR]]\n";
-      return 2;
-    }
-  }
+  CLI::App app{"lathe_bench: times mastering a generated batch on every engine this machine has"};
+  app.add_option("--tracks", tracks, "Stereo tracks in the batch")->check(CLI::PositiveNumber);
+  app.add_option("--seconds", seconds, "Seconds per track")->check(CLI::PositiveNumber);
+  app.add_option("--rate", rate_hz, "Sample rate in Hz")->check(CLI::Range(8000, 384000));
+  app.add_option("--profile", profile_name, "Built-in profile name or TOML file");
+  app.add_flag("--files", files, "Master WAV files on disk instead of memory");
+  app.add_option("--keep", keep, "With --files: write the files into this folder and keep them");
+  CLI11_PARSE(app, argc, argv);
   const Profile profile = load_profile(profile_name);
   const auto frames = static_cast<std::int64_t>(seconds * rate_hz);
   std::printf("lathe_bench %s: %d stereo tracks x %.0f s at %d Hz, profile '%s', %s\n", LATHE_VERSION, tracks,
