@@ -73,15 +73,8 @@ double required(ProfileTable& t, const std::string& key, double lo, double hi, c
 // bound can be exclusive and the message can say why.
 double frequency(const toml::table& table, ProfileTable& t, const std::string& key) {
   t.consume(key);
-  const toml::node* n = table.get(key);
-  if (!n) t.fail(key, "missing; " + freq_range_text());
-  double v = 0;
-  if (const auto* i = n->as_integer())
-    v = static_cast<double>(i->get());
-  else if (const auto* f = n->as_floating_point())
-    v = f->get();
-  else
-    t.fail(key, freq_range_text());
+  if (!table.contains(key)) t.fail(key, "missing; " + freq_range_text());
+  const double v = t.number_value(key, freq_range_text());
   if (!std::isfinite(v) || v < kEqMinFreqHz || v >= kEqMaxFreqHz) t.fail(key, freq_range_text());
   return v;
 }

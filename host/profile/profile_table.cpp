@@ -40,17 +40,18 @@ void ProfileTable::fail(const std::string& key, const std::string& problem) cons
                      problem);
 }
 
-double ProfileTable::number(const std::string& key, double min, double max, double fallback, const char* unit) {
+double ProfileTable::number_value(const std::string& key, const std::string& not_a_number) {
   used_.insert(key);
   const toml::node* n = table_.get(key);
-  if (!n) return fallback;
-  double v = 0;
-  if (const auto* i = n->as_integer())
-    v = static_cast<double>(i->get());
-  else if (const auto* f = n->as_floating_point())
-    v = f->get();
-  else
-    fail(key, std::string("must be a number in ") + unit);
+  if (const auto* i = n ? n->as_integer() : nullptr) return static_cast<double>(i->get());
+  if (const auto* f = n ? n->as_floating_point() : nullptr) return f->get();
+  fail(key, not_a_number);
+}
+
+double ProfileTable::number(const std::string& key, double min, double max, double fallback, const char* unit) {
+  used_.insert(key);
+  if (!table_.contains(key)) return fallback;
+  const double v = number_value(key, std::string("must be a number in ") + unit);
   if (!std::isfinite(v) || v < min || v > max) {
     std::ostringstream os;
     os << "must be between " << min << " and " << max << " " << unit;

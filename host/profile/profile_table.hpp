@@ -17,6 +17,9 @@ class ProfileTable {
 
   // A number (integer or float) in [min, max]; `fallback` when absent.
   double number(const std::string& key, double min, double max, double fallback, const char* unit);
+  // The value of `key`, present and a number (integer or float; fails with `not_a_number` otherwise), for
+  // callers with a range rule of their own.
+  double number_value(const std::string& key, const std::string& not_a_number);
   // A string out of `allowed`; `fallback` when absent.
   std::string choice(const std::string& key, const std::vector<std::string>& allowed, const std::string& fallback);
   // Any string (names, descriptions); `fallback` when absent.
