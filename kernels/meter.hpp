@@ -293,9 +293,32 @@ LATHE_HD inline TruePeakState true_peak_init() { return TruePeakState{}; }
 // the group's inputs, where gain bounds sum |c| of every phase (with a margin for float rounding, set on the
 // host). Skipped values are <= the running peak and <= 1.0, so the final peak and count are the same bits as
 // without skipping, in any order and any chunking.
+inline constexpr int kTpGroup = 16;  // outputs evaluated side by side by true_peak_run
+
+// The end of a true_peak_run: windows i .. count-1 one at a time (fewer than a group), then the lanes' peaks
+// (`pk`) and over counts (`ov`, kTpGroup each) merged into `peak` and `overs`. Shared by every runner.
+LATHE_HD inline void true_peak_finish(const TruePeakCoeffs& tc, const float* w, std::int64_t i, std::int64_t count,
+                                      float* pk, std::uint32_t* ov, float& peak, std::uint64_t& overs) {
+  const int taps = tc.taps;
+  for (; i < count; ++i) {
+    for (int p = 1; p < tc.factor; ++p) {
+      const float* c = tc.c + (p - 1) * taps;
+      float acc = 0.0f;
+      for (int kk = 0; kk < taps; ++kk) acc = acc + c[kk] * w[i - kk];
+      const float a = abs_f(acc);
+      pk[0] = a > pk[0] ? a : pk[0];
+      ov[0] += a > 1.0f ? 1u : 0u;
+    }
+  }
+  for (int j = 0; j < kTpGroup; ++j) {
+    peak = pk[j] > peak ? pk[j] : peak;
+    overs += ov[j];
+  }
+}
+
 LATHE_HD inline void true_peak_run(const TruePeakCoeffs& tc, const float* w, std::int64_t count, float& peak,
                                    std::uint64_t& overs) {
-  constexpr int kGroup = 16;
+  constexpr int kGroup = kTpGroup;
   const int taps = tc.taps;
   float pk[kGroup];
   std::uint32_t ov[kGroup];
@@ -371,20 +394,7 @@ LATHE_HD inline void true_peak_run(const TruePeakCoeffs& tc, const float* w, std
     }
     for (int j = 0; j < kGroup; ++j) running = pk[j] > running ? pk[j] : running;
   }
-  for (; i < count; ++i) {
-    for (int p = 1; p < tc.factor; ++p) {
-      const float* c = tc.c + (p - 1) * taps;
-      float acc = 0.0f;
-      for (int kk = 0; kk < taps; ++kk) acc = acc + c[kk] * w[i - kk];
-      const float a = abs_f(acc);
-      pk[0] = a > pk[0] ? a : pk[0];
-      ov[0] += a > 1.0f ? 1u : 0u;
-    }
-  }
-  for (int j = 0; j < kGroup; ++j) {
-    peak = pk[j] > peak ? pk[j] : peak;
-    overs += ov[j];
-  }
+  true_peak_finish(tc, w, i, count, pk, ov, peak, overs);
 }
 
 // true_peak_run as a function object: the default runner of true_peak_segment_with.

@@ -139,7 +139,7 @@ __attribute__((target("avx2"))) void true_peak_run_avx2(const km::TruePeakCoeffs
     km::true_peak_run(tc, w, count, peak, overs);
     return;
   }
-  constexpr int kGroup = 16;
+  constexpr int kGroup = km::kTpGroup;
   const int taps = tc.taps;
   const __m256 sign = _mm256_set1_ps(-0.0f);
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -198,20 +198,7 @@ __attribute__((target("avx2"))) void true_peak_run_avx2(const km::TruePeakCoeffs
   _mm256_store_ps(pk + 8, pk1);
   _mm256_store_si256(reinterpret_cast<__m256i*>(ov), ov0);
   _mm256_store_si256(reinterpret_cast<__m256i*>(ov + 8), ov1);
-  for (; i < count; ++i) {  // the kernel's tail, as written there
-    for (int p = 1; p < tc.factor; ++p) {
-      const float* c = tc.c + (p - 1) * taps;
-      float acc = 0.0f;
-      for (int kk = 0; kk < taps; ++kk) acc = acc + c[kk] * w[i - kk];
-      const float a = km::abs_f(acc);
-      pk[0] = a > pk[0] ? a : pk[0];
-      ov[0] += a > 1.0f ? 1u : 0u;
-    }
-  }
-  for (int j = 0; j < kGroup; ++j) {
-    peak = pk[j] > peak ? pk[j] : peak;
-    overs += ov[j];
-  }
+  km::true_peak_finish(tc, w, i, count, pk, ov, peak, overs);  // the kernel's own tail and merge
 }
 
 struct TruePeakRunAvx2 {
