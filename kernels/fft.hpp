@@ -243,7 +243,7 @@ struct FftTables {
   int log2n;                       // the plan: complex transforms of n = 2^log2n points, real of n reals
   const Complex* twiddles;         // fft_twiddle_count(log2n) entries: the n-point complex plan
   const Complex* half_twiddles;    // fft_twiddle_count(log2n - 1) entries: the n/2-point plan of real transforms
-  const Complex* real_twiddles;    // n/2 entries: W^k = exp(-2 pi i k / n), 0 <= k < n/2
+  const Complex* real_twiddles;    // n/2 entries W^k, 0 <= k < n/2 (host table, made in double: not per-sample)
 };
 
 }  // namespace lathe::kernels
