@@ -10,12 +10,14 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <mutex>
 #include <set>
 
 #include "cli/commands.hpp"
+#include "host/engine/engine.hpp"
 #include "host/errors.hpp"
 #include "host/io/atomic_file.hpp"
 #include "host/io/audio_reader.hpp"
@@ -99,6 +101,15 @@ InputError truncated_error(std::int64_t frames) {
                     "the file is damaged; re-export or re-copy it");
 }
 
+// A report trimmed to what the outputs need (a catalogue run keeps one report per track).
+void trim_report(meter::TrackReport& r, bool keep_album_powers, bool keep_curve) {
+  if (!keep_album_powers) {
+    std::vector<double>().swap(r.block_powers);
+    std::vector<double>().swap(r.short_term_powers);
+  }
+  if (!keep_curve) std::vector<std::optional<double>>().swap(r.short_term_curve);
+}
+
 // Decodes one file in bounded segments into a TrackMeter. NaN/Inf samples are counted by the meter, not refused:
 // analysis is the quality check. Unreadable, empty and truncated files fail with the reason.
 AnalysedTrack analyse_file(const std::string& name, bool keep_album_powers, bool keep_curve) {
@@ -122,12 +133,7 @@ AnalysedTrack analyse_file(const std::string& name, bool keep_album_powers, bool
     if (frames == 0) throw InputError("no audio: the file holds 0 samples", "nothing to analyse; remove it");
     if (info.frames > 0 && frames < info.frames) throw truncated_error(frames);
     t.report = meter.finish();
-    // A catalogue run keeps one report per track: drop what no output needs.
-    if (!keep_album_powers) {
-      std::vector<double>().swap(t.report.block_powers);
-      std::vector<double>().swap(t.report.short_term_powers);
-    }
-    if (!keep_curve) std::vector<std::optional<double>>().swap(t.report.short_term_curve);
+    trim_report(t.report, keep_album_powers, keep_curve);
     t.ok = true;
   } catch (const Error& e) {
     t.error = e.message();
@@ -138,6 +144,105 @@ AnalysedTrack analyse_file(const std::string& name, bool keep_album_powers, bool
     t.error = std::string("internal error: ") + e.what() + " (please report this with the file)";
   }
   return t;
+}
+
+// The engine path (--engine gpu|auto): tracks in groups of kBatchTracks, the next segment of every track of a
+// group decoded side by side, then metered in one Engine::meter call. The same kernels as analyse_file, so the
+// same bits; `done` is called for each track as it ends.
+constexpr std::size_t kBatchTracks = 32;
+
+void analyse_batched(const std::vector<std::string>& names, Engine& engine, bool keep_album_powers, bool keep_curve,
+                     const std::function<void(std::size_t, AnalysedTrack&&)>& done) {
+  struct Open {
+    std::size_t index = 0;
+    AnalysedTrack track;
+    std::unique_ptr<AudioReader> reader;
+    std::unique_ptr<meter::TrackMeter> meter;
+    std::int64_t frames = 0;
+    std::int64_t got = 0;
+    std::vector<float> interleaved;
+    std::vector<std::vector<float>> planar;
+    std::vector<const float*> ptrs;
+    bool finished = false;
+    bool reported = false;
+  };
+  auto fail = [](Open& o, const std::string& why) {
+    o.track.ok = false;
+    o.track.error = why;
+    o.finished = true;
+  };
+  for (std::size_t base = 0; base < names.size(); base += kBatchTracks) {
+    const std::size_t count = std::min(kBatchTracks, names.size() - base);
+    std::vector<Open> group(count);
+    auto guarded = [&](Open& o, auto&& body) {
+      try {
+        body();
+      } catch (const Error& e) {
+        fail(o, e.message());
+      } catch (const std::bad_alloc&) {
+        fail(o, "out of memory while analysing (analyse fewer tracks at once)");
+      } catch (const std::exception& e) {
+        fail(o, std::string("internal error: ") + e.what() + " (please report this with the file)");
+      }
+    };
+    tbb::parallel_for(std::size_t{0}, count, [&](std::size_t k) {
+      Open& o = group[k];
+      o.index = base + k;
+      o.track.input = names[o.index];
+      guarded(o, [&] {
+        o.reader = std::make_unique<AudioReader>(fs::path(names[o.index]));
+        const AudioInfo& info = o.reader->info();
+        o.track.container = info.container;
+        o.track.encoding = info.encoding;
+        if (info.truncated) throw truncated_error(info.frames);
+        o.meter = std::make_unique<meter::TrackMeter>(info.rate_hz, info.channels);
+        const auto ch = static_cast<std::size_t>(info.channels);
+        o.interleaved.resize(static_cast<std::size_t>(kSegmentFrames) * ch);
+        o.planar.assign(ch, std::vector<float>(static_cast<std::size_t>(kSegmentFrames)));
+        o.ptrs.resize(ch);
+        for (std::size_t c = 0; c < ch; ++c) o.ptrs[c] = o.planar[c].data();
+      });
+    });
+    for (;;) {
+      // Decode the next segment of every open track, side by side.
+      tbb::parallel_for(std::size_t{0}, count, [&](std::size_t k) {
+        Open& o = group[k];
+        o.got = 0;
+        if (o.finished) return;
+        guarded(o, [&] {
+          o.got = o.reader->read_interleaved(o.interleaved.data(), kSegmentFrames);
+          const std::size_t ch = o.planar.size();
+          for (std::size_t c = 0; c < ch; ++c)
+            for (std::int64_t i = 0; i < o.got; ++i)
+              o.planar[c][static_cast<std::size_t>(i)] = o.interleaved[static_cast<std::size_t>(i) * ch + c];
+          if (o.got > 0) return;
+          // The end of this track.
+          const AudioInfo& info = o.reader->info();
+          if (o.frames == 0) throw InputError("no audio: the file holds 0 samples", "nothing to analyse; remove it");
+          if (info.frames > 0 && o.frames < info.frames) throw truncated_error(o.frames);
+          o.track.report = o.meter->finish();
+          trim_report(o.track.report, keep_album_powers, keep_curve);
+          o.track.ok = true;
+          o.finished = true;
+        });
+      });
+      std::vector<meter::SegmentInput> inputs;
+      for (Open& o : group)
+        if (!o.finished && o.got > 0) inputs.push_back(meter::SegmentInput{o.meter.get(), o.ptrs, o.got});
+      for (Open& o : group) {
+        if (o.finished && !o.reported) {
+          o.reported = true;
+          o.reader.reset();
+          o.meter.reset();
+          done(o.index, std::move(o.track));
+        }
+      }
+      if (inputs.empty()) break;
+      meter::TrackMeter::add_many(engine, inputs);
+      for (Open& o : group)
+        if (!o.finished && o.got > 0) o.frames += o.got;
+    }
+  }
 }
 
 std::string fixed(double v, int digits) {
@@ -207,6 +312,12 @@ CLI::App* add_analyze(CLI::App& app, AnalyzeArgs& a) {
                   "standard error)");
   cmd->add_flag("--album", a.album, "Also measure all tracks as one album (integrated loudness and LRA)");
   cmd->add_option("--threads", a.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
+  cmd->add_option("-e,--engine", a.engine,
+                  "cpu (default): every core decodes and meters whole tracks; gpu: segments of 32 tracks at a time "
+                  "metered in one GPU call (exit 3 without a GPU); auto: the GPU when one works. Every engine gives "
+                  "the same numbers, bit for bit")
+      ->check(CLI::IsMember({"auto", "cpu", "gpu"}))
+      ->capture_default_str();
   cmd->add_flag("-q,--quiet", a.quiet, "Print only errors, the album line and the summary");
   cmd->footer(kAnalyzeExitCodesText);
   return cmd;
@@ -246,20 +357,28 @@ int run_analyze(const AnalyzeArgs& a) {
   }
   std::mutex print_mutex;
   const bool keep_curve = !a.json.empty();
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, todo.size(), 1),
-      [&](const tbb::blocked_range<std::size_t>& range) {
-        for (std::size_t k = range.begin(); k != range.end(); ++k) {
-          AnalysedTrack t = analyse_file(inputs[todo[k]].name, a.album, keep_curve);
-          {
-            const std::lock_guard<std::mutex> lock(print_mutex);
-            if (t.ok && !a.quiet) print_row(out, t);
-            if (!t.ok) print_error(t.input + ": " + t.error);
-          }
-          tracks[todo[k]] = std::move(t);
-        }
-      },
-      tbb::simple_partitioner());
+  auto record = [&](std::size_t k, AnalysedTrack&& t) {
+    {
+      const std::lock_guard<std::mutex> lock(print_mutex);
+      if (t.ok && !a.quiet) print_row(out, t);
+      if (!t.ok) print_error(t.input + ": " + t.error);
+    }
+    tracks[todo[k]] = std::move(t);
+  };
+  if (a.engine == "cpu") {
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, todo.size(), 1),
+        [&](const tbb::blocked_range<std::size_t>& range) {
+          for (std::size_t k = range.begin(); k != range.end(); ++k)
+            record(k, analyse_file(inputs[todo[k]].name, a.album, keep_curve));
+        },
+        tbb::simple_partitioner());
+  } else {
+    std::unique_ptr<Engine> engine = choose_engine(a.engine);  // GpuError -> exit 3
+    std::vector<std::string> names;
+    for (std::size_t k : todo) names.push_back(inputs[k].name);
+    analyse_batched(names, *engine, a.album, keep_curve, record);
+  }
 
   AnalysisSummary summary;
   int failed = 0;

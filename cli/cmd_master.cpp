@@ -44,8 +44,6 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   return cmd;
 }
 
-namespace {
-
 std::unique_ptr<Engine> choose_engine(const std::string& choice) {
   if (choice == "cpu") return make_cpu_engine();
   if (choice == "gpu") return make_cuda_engine();  // GpuError -> exit 3 in main
@@ -60,6 +58,8 @@ std::unique_ptr<Engine> choose_engine(const std::string& choice) {
     return make_cpu_engine();
   }
 }
+
+namespace {
 
 std::string fixed(double v, int digits) {
   char buf[64];

@@ -3,9 +3,14 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+namespace lathe::host {
+class Engine;
+}
 
 namespace lathe::cli {
 
@@ -50,9 +55,14 @@ struct AnalyzeArgs {
   bool album = false;
   int threads = 0;
   bool quiet = false;
+  std::string engine = "cpu";
 };
 CLI::App* add_analyze(CLI::App& app, AnalyzeArgs& args);
 int run_analyze(const AnalyzeArgs& args);
+
+// The engine for --engine auto|cpu|gpu: auto falls back to the CPU with a note on stderr; gpu throws GpuError
+// (exit 3) when no GPU works.
+std::unique_ptr<host::Engine> choose_engine(const std::string& choice);
 
 // "lathe: error: <what>" on stderr.
 void print_error(const std::string& what);

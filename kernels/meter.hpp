@@ -405,29 +405,50 @@ struct TruePeakRun {
   }
 };
 
-// One segment of one channel (finite samples). The first taps-1 windows reach into the history: they are
-// evaluated from a stitched copy of at most 2 * kTpMaxTaps samples; the rest read the segment directly.
-// `run` evaluates windows as true_peak_run does (the host may pass a vectorised copy of it that performs the
-// same operations; see host/meter/meter.cpp).
+// Windows ending at samples [begin, end) of a segment x[0 .. n) that follows the history held in `st` (which is
+// not changed): the first taps-1 windows of the segment reach into that history and are evaluated from a stitched
+// copy of at most 2 * kTpMaxTaps samples; the rest read the segment directly. The largest value and the count
+// of overs are accumulated into `peak` and `overs`. Since max and integer counts are order free and each output
+// is the same sum whatever the range, any split of [0, n) into ranges gives the same final peak and count: a
+// device engine runs the ranges side by side and merges them. `run` evaluates windows as true_peak_run does
+// (the host may pass a vectorised copy that performs the same operations; see host/meter/meter.cpp).
+template <class Run>
+LATHE_HD inline void true_peak_range_with(const TruePeakState& st, const TruePeakCoeffs& tc, const float* x,
+                                          std::int64_t begin, std::int64_t end, float& peak, std::uint64_t& overs,
+                                          const Run& run) {
+  if (tc.factor <= 1 || begin >= end) return;
+  const std::int64_t h = tc.taps - 1;
+  if (begin < h) {
+    const std::int64_t head_end = end < h ? end : h;
+    float stitched[2 * kTpMaxTaps];
+    for (std::int64_t j = 0; j < h; ++j) stitched[j] = st.hist[j];
+    for (std::int64_t j = 0; j < head_end; ++j) stitched[h + j] = x[j];
+    run(tc, stitched + h + begin, head_end - begin, peak, overs);
+    begin = head_end;
+  }
+  if (begin < end) run(tc, x + begin, end - begin, peak, overs);
+}
+
+// After a segment of n samples: the history becomes the last taps-1 samples of (old history, segment).
+LATHE_HD inline void true_peak_advance(TruePeakState& st, const TruePeakCoeffs& tc, const float* x, std::int64_t n) {
+  if (tc.factor <= 1 || n <= 0) return;
+  const std::int64_t h = tc.taps - 1;
+  // Index j + n of the concatenation; reads stay ahead of the writes (n >= 1), so in place is safe.
+  for (std::int64_t j = 0; j < h; ++j) {
+    const std::int64_t idx = j + n;
+    st.hist[j] = idx < h ? st.hist[idx] : x[idx - h];
+  }
+}
+
+// One whole segment of one channel (finite samples): every window, then the history.
 template <class Run>
 LATHE_HD inline void true_peak_segment_with(TruePeakState& st, const TruePeakCoeffs& tc, const float* x,
                                             std::int64_t n, const Run& run) {
   if (tc.factor <= 1 || n <= 0) return;
-  const int h = tc.taps - 1;
-  float stitched[2 * kTpMaxTaps];
-  const std::int64_t head = n < h ? n : h;
-  for (int j = 0; j < h; ++j) stitched[j] = st.hist[j];
-  for (std::int64_t j = 0; j < head; ++j) stitched[h + j] = x[j];
   float peak = st.peak;
   std::uint64_t overs = st.overs;
-  run(tc, stitched + h, head, peak, overs);
-  if (n > head) run(tc, x + head, n - head, peak, overs);
-  // New history: the last h samples of (old history, segment).
-  if (n >= h) {
-    for (int j = 0; j < h; ++j) st.hist[j] = x[n - h + j];
-  } else {
-    for (int j = 0; j < h; ++j) st.hist[j] = stitched[n + j];
-  }
+  true_peak_range_with(st, tc, x, 0, n, peak, overs, run);
+  true_peak_advance(st, tc, x, n);
   st.peak = peak;
   st.overs = overs;
 }

@@ -74,6 +74,10 @@ class CpuEngine final : public Engine {
     });
   }
 
+  void meter(std::span<const meter::LoudnessJob> loudness, std::span<const meter::TruePeakJob> peaks) override {
+    meter::run_meter_jobs_cpu(loudness, peaks);
+  }
+
   void mid_side(std::span<const BlockPair> pairs, bool encode) override {
     const auto& blocks = batch_->blocks;
     float* samples = batch_->samples.data();

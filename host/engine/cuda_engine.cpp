@@ -3,6 +3,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cstddef>
+#include <cstring>
 #include <map>
 #include <vector>
 
@@ -13,6 +15,7 @@
 #include "kernels/cuda/convolve.hpp"
 #include "kernels/cuda/fft.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/meter.hpp"
 
 namespace lathe::host {
 namespace {
@@ -152,6 +155,152 @@ class CudaEngine final : public Engine {
     synchronize();
   }
 
+  // The meter's jobs: everything they read and write is packed into one arena (host staging -> device), the
+  // kernels run, and the arena's results come back; true-peak ranges are merged here with max and sums.
+  void meter(std::span<const meter::LoudnessJob> loudness, std::span<const meter::TruePeakJob> peaks) override {
+    namespace km = kernels::meter;
+    check_cuda(cudaSetDevice(device_), "selecting the GPU");
+    constexpr std::int64_t kRange = 2048;  // samples per true-peak thread
+    std::size_t size = 0;
+    auto place = [&size](std::size_t bytes) {
+      size = (size + 15) / 16 * 16;
+      const std::size_t at = size;
+      size += bytes;
+      return at;
+    };
+    // Samples: one copy per distinct channel pointer (loudness and true-peak jobs read the same channels).
+    std::map<const float*, std::size_t> sample_at;
+    auto add_samples = [&](const float* x, std::int64_t n) {
+      if (x != nullptr && !sample_at.count(x)) sample_at[x] = place(static_cast<std::size_t>(n) * sizeof(float));
+    };
+    for (const auto& j : loudness) {
+      add_samples(j.x_left, j.frames);
+      add_samples(j.x_right, j.frames);
+    }
+    for (const auto& j : peaks) add_samples(j.x, j.frames);
+    const std::size_t results_from = (size + 15) / 16 * 16;  // everything after the samples comes back
+    std::map<const void*, std::size_t> coeff_at;
+    auto add_coeffs = [&](const void* c, std::size_t bytes) {
+      if (!coeff_at.count(c)) coeff_at[c] = place(bytes);
+    };
+    struct LoudPlace { std::size_t left, right, pair, bins_left, bins_right, cross; };
+    std::vector<LoudPlace> lp(loudness.size());
+    for (std::size_t i = 0; i < loudness.size(); ++i) {
+      const auto& j = loudness[i];
+      add_coeffs(j.coeffs, sizeof(km::KWeightCoeffs));
+      const auto bins = static_cast<std::size_t>(j.bins) * sizeof(double);
+      lp[i].left = place(sizeof(km::ChannelState));
+      lp[i].right = j.right ? place(sizeof(km::ChannelState)) : 0;
+      lp[i].pair = j.right ? place(sizeof(km::PairState)) : 0;
+      lp[i].bins_left = j.bins_left ? place(bins) : 0;
+      lp[i].bins_right = j.bins_right ? place(bins) : 0;
+      lp[i].cross = j.cross ? place(bins) : 0;
+    }
+    std::vector<std::size_t> tp_state(peaks.size());
+    std::vector<std::int64_t> first_range(peaks.size() + 1, 0);
+    for (std::size_t i = 0; i < peaks.size(); ++i) {
+      add_coeffs(peaks[i].coeffs, sizeof(km::TruePeakCoeffs));
+      tp_state[i] = place(sizeof(km::TruePeakState));
+      const bool active = peaks[i].coeffs->factor > 1 && peaks[i].frames > 0;
+      first_range[i + 1] = first_range[i] + (active ? (peaks[i].frames + kRange - 1) / kRange : 0);
+    }
+    const auto ranges = static_cast<std::size_t>(first_range.back());
+    const std::size_t peak_out = place(ranges * sizeof(float));
+    const std::size_t overs_out = place(ranges * sizeof(unsigned long long));
+    const std::size_t loud_jobs_at = place(loudness.size() * sizeof(kernels::cuda::MeterLoudnessJob));
+    const std::size_t range_jobs_at = place(ranges * sizeof(kernels::cuda::TruePeakRange));
+    size = (size + 15) / 16 * 16;
+
+    std::byte* d = meter_arena_.reserve(size);
+    std::vector<std::byte>& h = meter_staging_;
+    h.assign(size, std::byte{0});
+    auto put = [&h](std::size_t at, const void* src, std::size_t bytes) { std::memcpy(h.data() + at, src, bytes); };
+    auto dev = [d](std::size_t at) { return d + at; };
+    for (const auto& j : loudness) {
+      put(sample_at[j.x_left], j.x_left, static_cast<std::size_t>(j.frames) * sizeof(float));
+      if (j.x_right) put(sample_at[j.x_right], j.x_right, static_cast<std::size_t>(j.frames) * sizeof(float));
+    }
+    for (const auto& j : peaks) put(sample_at[j.x], j.x, static_cast<std::size_t>(j.frames) * sizeof(float));
+    for (const auto& j : loudness) put(coeff_at[j.coeffs], j.coeffs, sizeof(km::KWeightCoeffs));
+    for (const auto& j : peaks) put(coeff_at[j.coeffs], j.coeffs, sizeof(km::TruePeakCoeffs));
+    std::vector<kernels::cuda::MeterLoudnessJob> ljobs(loudness.size());
+    for (std::size_t i = 0; i < loudness.size(); ++i) {
+      const auto& j = loudness[i];
+      put(lp[i].left, j.left, sizeof(km::ChannelState));
+      if (j.right) {
+        put(lp[i].right, j.right, sizeof(km::ChannelState));
+        put(lp[i].pair, j.pair, sizeof(km::PairState));
+      }
+      auto& g = ljobs[i];
+      g.left = reinterpret_cast<km::ChannelState*>(dev(lp[i].left));
+      g.right = j.right ? reinterpret_cast<km::ChannelState*>(dev(lp[i].right)) : nullptr;
+      g.pair = j.right ? reinterpret_cast<km::PairState*>(dev(lp[i].pair)) : nullptr;
+      g.coeffs = reinterpret_cast<const km::KWeightCoeffs*>(dev(coeff_at[j.coeffs]));
+      g.x_left = reinterpret_cast<const float*>(dev(sample_at[j.x_left]));
+      g.x_right = j.x_right ? reinterpret_cast<const float*>(dev(sample_at[j.x_right])) : nullptr;
+      g.frames = j.frames;
+      g.bins_left = j.bins_left ? reinterpret_cast<double*>(dev(lp[i].bins_left)) : nullptr;
+      g.bins_right = j.bins_right ? reinterpret_cast<double*>(dev(lp[i].bins_right)) : nullptr;
+      g.cross = j.cross ? reinterpret_cast<double*>(dev(lp[i].cross)) : nullptr;
+      g.rate_hz = j.rate_hz;
+      g.loudness = j.loudness ? 1 : 0;
+    }
+    if (!ljobs.empty()) put(loud_jobs_at, ljobs.data(), ljobs.size() * sizeof(ljobs[0]));
+    std::vector<kernels::cuda::TruePeakRange> rjobs(ranges);
+    for (std::size_t i = 0; i < peaks.size(); ++i) {
+      put(tp_state[i], peaks[i].state, sizeof(km::TruePeakState));
+      for (std::int64_t r = first_range[i]; r < first_range[i + 1]; ++r) {
+        auto& g = rjobs[static_cast<std::size_t>(r)];
+        g.state = reinterpret_cast<const km::TruePeakState*>(dev(tp_state[i]));
+        g.coeffs = reinterpret_cast<const km::TruePeakCoeffs*>(dev(coeff_at[peaks[i].coeffs]));
+        g.x = reinterpret_cast<const float*>(dev(sample_at[peaks[i].x]));
+        g.begin = (r - first_range[i]) * kRange;
+        g.end = std::min(g.begin + kRange, peaks[i].frames);
+        g.peak_out = reinterpret_cast<float*>(dev(peak_out)) + r;
+        g.overs_out = reinterpret_cast<unsigned long long*>(dev(overs_out)) + r;
+      }
+    }
+    if (!rjobs.empty()) put(range_jobs_at, rjobs.data(), rjobs.size() * sizeof(rjobs[0]));
+
+    check_cuda(cudaMemcpyAsync(d, h.data(), size, cudaMemcpyHostToDevice, stream_), "copying meter input to the GPU");
+    check_launch(kernels::cuda::launch_meter_loudness(
+                     reinterpret_cast<const kernels::cuda::MeterLoudnessJob*>(dev(loud_jobs_at)),
+                     static_cast<std::int64_t>(ljobs.size()), stream_),
+                 "launching the loudness meter kernel");
+    check_launch(kernels::cuda::launch_true_peak_ranges(
+                     reinterpret_cast<const kernels::cuda::TruePeakRange*>(dev(range_jobs_at)),
+                     static_cast<std::int64_t>(ranges), stream_),
+                 "launching the true-peak kernel");
+    check_cuda(cudaMemcpyAsync(h.data() + results_from, d + results_from, size - results_from,
+                               cudaMemcpyDeviceToHost, stream_), "copying meter results from the GPU");
+    synchronize();
+
+    auto get = [&h](std::size_t at, void* dst, std::size_t bytes) { std::memcpy(dst, h.data() + at, bytes); };
+    for (std::size_t i = 0; i < loudness.size(); ++i) {
+      const auto& j = loudness[i];
+      const auto bins = static_cast<std::size_t>(j.bins) * sizeof(double);
+      get(lp[i].left, j.left, sizeof(km::ChannelState));
+      if (j.right) {
+        get(lp[i].right, j.right, sizeof(km::ChannelState));
+        get(lp[i].pair, j.pair, sizeof(km::PairState));
+      }
+      if (j.bins_left) get(lp[i].bins_left, j.bins_left, bins);
+      if (j.bins_right) get(lp[i].bins_right, j.bins_right, bins);
+      if (j.cross) get(lp[i].cross, j.cross, bins);
+    }
+    const auto* range_peaks = reinterpret_cast<const float*>(h.data() + peak_out);
+    const auto* range_overs = reinterpret_cast<const unsigned long long*>(h.data() + overs_out);
+    for (std::size_t i = 0; i < peaks.size(); ++i) {
+      km::TruePeakState& st = *peaks[i].state;
+      for (std::int64_t r = first_range[i]; r < first_range[i + 1]; ++r) {
+        const float p = range_peaks[r];
+        st.peak = p > st.peak ? p : st.peak;
+        st.overs += static_cast<std::uint64_t>(range_overs[r]);
+      }
+      km::true_peak_advance(st, *peaks[i].coeffs, peaks[i].x, peaks[i].frames);
+    }
+  }
+
  private:
   struct ResidentFir {
     DeviceBuffer<kernels::Complex> spectra;
@@ -257,6 +406,8 @@ class CudaEngine final : public Engine {
   DeviceBuffer<kernels::Block> blocks_;
   DeviceBuffer<unsigned long long> clipped_;
   DeviceBuffer<float> params_;
+  DeviceBuffer<std::byte> meter_arena_;
+  std::vector<std::byte> meter_staging_;
   DeviceBuffer<std::uint32_t> pairs_;
   DeviceBuffer<kernels::cuda::ConvBlock> conv_blocks_;
   DeviceBuffer<kernels::cuda::ConvItem> conv_items_;

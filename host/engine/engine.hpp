@@ -11,6 +11,7 @@
 #include <string>
 
 #include "host/engine/batch.hpp"
+#include "host/meter/meter_jobs.hpp"
 #include "kernels/dither.hpp"
 
 namespace lathe::host {
@@ -61,6 +62,11 @@ class Engine {
   virtual void convolve(std::span<const ConvolveJob> per_block) = 0;
   // (left, right) -> (mid, side) when `encode`, and back otherwise, for each pair of blocks.
   virtual void mid_side(std::span<const BlockPair> pairs, bool encode) = 0;
+
+  // The loudness meter's per-sample kernels (kernels/meter.hpp) over segments in host memory, independent of
+  // the loaded batch: recurrences one job per channel (or stereo pair), true peak cut into ranges. Returns when
+  // the jobs' states and bins (host memory) are updated. See host/meter/meter_jobs.hpp.
+  virtual void meter(std::span<const meter::LoudnessJob> loudness, std::span<const meter::TruePeakJob> peaks) = 0;
 };
 
 enum class EngineChoice { kAuto, kCpu, kGpu };

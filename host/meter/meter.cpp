@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/engine/engine.hpp"
+#include "host/meter/meter_jobs.hpp"
 #include "host/util/cpu_features.hpp"
 #include "kernels/meter.hpp"
 
@@ -381,7 +383,11 @@ struct TrackMeter::Impl {
   km::PairState pair{};
   std::vector<double> cross_bins;         // stereo: per-bin sum of K(L)*K(R)
   std::vector<std::vector<float>> scratch;  // sanitised copies, per channel
+  std::int64_t pending = 0;               // frames of the segment prepared and not yet completed
   bool stereo() const { return channels == 2; }
+  void prepare(std::span<const float* const> planar, std::int64_t n, std::vector<LoudnessJob>& loud,
+               std::vector<TruePeakJob>& peaks);
+  void complete();
 };
 
 TrackMeter::TrackMeter(int rate_hz, int channels) : impl_(std::make_unique<Impl>()) {
@@ -407,61 +413,122 @@ TrackMeter::~TrackMeter() = default;
 TrackMeter::TrackMeter(TrackMeter&&) noexcept = default;
 TrackMeter& TrackMeter::operator=(TrackMeter&&) noexcept = default;
 
-void TrackMeter::add(std::span<const float* const> planar, std::int64_t frames) {
-  auto& m = *impl_;
-  if (static_cast<int>(planar.size()) != m.channels)
-    throw std::invalid_argument("TrackMeter::add: expected " + std::to_string(m.channels) + " channel pointers");
-  if (frames <= 0) return;
-  const auto nch = static_cast<std::size_t>(m.channels);
-  const std::int64_t start = m.frames;
-  const std::int64_t new_bins = km::bins_complete(start + frames, m.rate) - km::bins_complete(start, m.rate);
+// ---- the jobs' CPU runner ---------------------------------------------------------------------------------------
+void run_meter_jobs_cpu(std::span<const LoudnessJob> loudness, std::span<const TruePeakJob> peaks) {
+  auto loudness_task = [&loudness](std::size_t j) {
+    const LoudnessJob& job = loudness[j];
+    if (job.right != nullptr)
+      run_pair(*job.left, *job.right, *job.pair, *job.coeffs, job.x_left, job.x_right, job.frames, job.rate_hz,
+               job.bins_left, job.bins_right, job.cross);
+    else
+      run_channel(*job.left, *job.coeffs, job.x_left, job.frames, job.rate_hz, job.loudness, job.bins_left);
+  };
+  auto peak_task = [&peaks](std::size_t j) {
+    const TruePeakJob& job = peaks[j];
+    run_true_peak(*job.state, *job.coeffs, job.x, job.frames);
+  };
+  std::int64_t work = 0;
+  for (const auto& j : peaks) work += j.frames;
+  // Small segments: threads cost more than they save (results are the same either way).
+  if (work < 16384) {
+    for (std::size_t j = 0; j < loudness.size(); ++j) loudness_task(j);
+    for (std::size_t j = 0; j < peaks.size(); ++j) peak_task(j);
+    return;
+  }
+  tbb::task_group tg;
+  for (std::size_t j = 0; j < loudness.size(); ++j) tg.run([&loudness_task, j] { loudness_task(j); });
+  for (std::size_t j = 0; j < peaks.size(); ++j) tg.run([&peak_task, j] { peak_task(j); });
+  tg.wait();
+}
 
+// ---- TrackMeter: segment in, jobs out ----------------------------------------------------------------------------
+// prepare() checks the segment, counts and sanitises non-finite samples, makes room for the bins and lists the
+// kernel jobs; complete() advances the frame count once they have run (on any engine).
+void TrackMeter::Impl::prepare(std::span<const float* const> planar, std::int64_t n, std::vector<LoudnessJob>& loud,
+                               std::vector<TruePeakJob>& peaks) {
+  if (static_cast<int>(planar.size()) != channels)
+    throw std::invalid_argument("TrackMeter::add: expected " + std::to_string(channels) + " channel pointers");
+  if (n <= 0) return;
+  const auto nch = static_cast<std::size_t>(channels);
+  const std::int64_t new_bins = km::bins_complete(frames + n, rate) - km::bins_complete(frames, rate);
   // Non-finite samples: counted, then measured as 0 through a sanitised copy.
   std::vector<const float*> src(nch);
   for (std::size_t c = 0; c < nch; ++c) {
-    const std::int64_t bad = km::count_nonfinite(planar[c], frames);
+    const std::int64_t bad = km::count_nonfinite(planar[c], n);
     src[c] = planar[c];
     if (bad > 0) {
-      m.nonfinite[c] += static_cast<std::uint64_t>(bad);
-      m.scratch[c].resize(static_cast<std::size_t>(frames));
-      km::sanitize_segment(planar[c], m.scratch[c].data(), frames);
-      src[c] = m.scratch[c].data();
+      nonfinite[c] += static_cast<std::uint64_t>(bad);
+      scratch[c].resize(static_cast<std::size_t>(n));
+      km::sanitize_segment(planar[c], scratch[c].data(), n);
+      src[c] = scratch[c].data();
     }
   }
-  // Room for the new bins.
+  // Room for the new bins (resized before any job pointer is taken).
   std::vector<std::size_t> old_size(nch);
   for (std::size_t c = 0; c < nch; ++c) {
-    old_size[c] = m.bins[c].size();
-    if (m.weights[c] != 0.0 || m.stereo()) m.bins[c].resize(old_size[c] + static_cast<std::size_t>(new_bins));
+    old_size[c] = bins[c].size();
+    if (weights[c] != 0.0 || stereo()) bins[c].resize(old_size[c] + static_cast<std::size_t>(new_bins));
   }
-  const std::size_t old_cross = m.cross_bins.size();
-  if (m.stereo()) m.cross_bins.resize(old_cross + static_cast<std::size_t>(new_bins));
+  const std::size_t old_cross = cross_bins.size();
+  if (stereo()) cross_bins.resize(old_cross + static_cast<std::size_t>(new_bins));
 
-  auto loudness_task = [&m, &src, &old_size, old_cross, frames](std::size_t c) {
-    if (m.stereo()) {
-      run_pair(m.ch[0], m.ch[1], m.pair, m.kw, src[0], src[1], frames, m.rate,
-                       m.bins[0].data() + old_size[0], m.bins[1].data() + old_size[1],
-                       m.cross_bins.data() + old_cross);
-    } else {
-      const bool loud = m.weights[c] != 0.0;
-      run_channel(m.ch[c], m.kw, src[c], frames, m.rate, loud,
-                          loud ? m.bins[c].data() + old_size[c] : nullptr);
-    }
-  };
-  auto peak_task = [&m, &src, frames](std::size_t c) { run_true_peak(m.tps[c], m.tp, src[c], frames); };
-
-  const std::size_t loud_tasks = m.stereo() ? 1 : nch;
-  // Small segments: threads cost more than they save (results are the same either way).
-  if (frames * m.channels < 16384) {
-    for (std::size_t c = 0; c < loud_tasks; ++c) loudness_task(c);
-    for (std::size_t c = 0; c < nch; ++c) peak_task(c);
+  if (stereo()) {
+    LoudnessJob j;
+    j.left = &ch[0];
+    j.right = &ch[1];
+    j.pair = &pair;
+    j.coeffs = &kw;
+    j.x_left = src[0];
+    j.x_right = src[1];
+    j.frames = n;
+    j.rate_hz = rate;
+    j.bins = new_bins;
+    j.bins_left = bins[0].data() + old_size[0];
+    j.bins_right = bins[1].data() + old_size[1];
+    j.cross = cross_bins.data() + old_cross;
+    loud.push_back(j);
   } else {
-    tbb::task_group tg;
-    for (std::size_t c = 0; c < loud_tasks; ++c) tg.run([&loudness_task, c] { loudness_task(c); });
-    for (std::size_t c = 0; c < nch; ++c) tg.run([&peak_task, c] { peak_task(c); });
-    tg.wait();
+    for (std::size_t c = 0; c < nch; ++c) {
+      LoudnessJob j;
+      j.left = &ch[c];
+      j.coeffs = &kw;
+      j.x_left = src[c];
+      j.frames = n;
+      j.rate_hz = rate;
+      j.loudness = weights[c] != 0.0;
+      j.bins = j.loudness ? new_bins : 0;
+      j.bins_left = j.loudness ? bins[c].data() + old_size[c] : nullptr;
+      loud.push_back(j);
+    }
   }
-  m.frames += frames;
+  for (std::size_t c = 0; c < nch; ++c) peaks.push_back(TruePeakJob{&tps[c], &tp, src[c], n});
+  pending = n;
+}
+
+void TrackMeter::Impl::complete() {
+  frames += pending;
+  pending = 0;
+}
+
+void TrackMeter::add(std::span<const float* const> planar, std::int64_t frames) {
+  std::vector<LoudnessJob> loud;
+  std::vector<TruePeakJob> peaks;
+  impl_->prepare(planar, frames, loud, peaks);
+  run_meter_jobs_cpu(loud, peaks);
+  impl_->complete();
+}
+
+void TrackMeter::add_many(Engine& engine, std::span<const SegmentInput> inputs) {
+  std::vector<LoudnessJob> loud;
+  std::vector<TruePeakJob> peaks;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    for (std::size_t k = 0; k < i; ++k)
+      if (inputs[k].meter == inputs[i].meter)
+        throw std::invalid_argument("TrackMeter::add_many: a meter appears twice in one call");
+    inputs[i].meter->impl_->prepare(inputs[i].planar, inputs[i].frames, loud, peaks);
+  }
+  if (!loud.empty() || !peaks.empty()) engine.meter(loud, peaks);
+  for (const auto& in : inputs) in.meter->impl_->complete();
 }
 
 void TrackMeter::add_interleaved(const float* interleaved, std::int64_t frames) {

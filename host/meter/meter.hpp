@@ -11,7 +11,20 @@
 #include <span>
 #include <vector>
 
+namespace lathe::host {
+class Engine;
+}
+
 namespace lathe::host::meter {
+
+class TrackMeter;
+
+// The next segment of one track, for TrackMeter::add_many.
+struct SegmentInput {
+  TrackMeter* meter = nullptr;
+  std::span<const float* const> planar;  // one pointer per channel
+  std::int64_t frames = 0;
+};
 
 struct ChannelReport {
   double sample_peak = 0;              // largest |x| (linear)
@@ -61,6 +74,9 @@ class TrackMeter {
   void add(std::span<const float* const> planar, std::int64_t frames);
   // Interleaved convenience.
   void add_interleaved(const float* interleaved, std::int64_t frames);
+  // The next segment of many tracks (each meter at most once) in one Engine::meter call: the batch form, for a
+  // device engine. Gives the same bits as add() on each meter.
+  static void add_many(Engine& engine, std::span<const SegmentInput> inputs);
   TrackReport finish();
 
  private:

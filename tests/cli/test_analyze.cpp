@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "host/engine/engine.hpp"
 #include "tests/support.hpp"
 
 namespace lathe::test {
@@ -226,6 +227,32 @@ TEST(CliAnalyze, ThreadCountDoesNotChangeTheMeasures) {
   const nlohmann::json a = nlohmann::json::parse(one.out), b = nlohmann::json::parse(all.out);
   EXPECT_EQ(a.at("tracks"), b.at("tracks"));
   EXPECT_EQ(a.at("album"), b.at("album"));
+}
+
+// --engine auto|gpu meters segments of many tracks in one engine call (the CPU engine here when no GPU works):
+// the same numbers, bit for bit, as the default per-track path, and the same handling of bad files.
+TEST(CliAnalyze, EngineBatchPathGivesTheSameMeasures) {
+  TempDir dir;
+  write(dir / "in/a.wav", music_like(2, 3 * kRate + 17, kRate, 1));
+  write(dir / "in/b.wav", music_like(1, kRate / 3, kRate, 2));
+  write(dir / "in/c.wav", music_like(2, 2 * 96000, 96000, 3), SF_FORMAT_WAV | SF_FORMAT_PCM_24);
+  write(dir / "in/d.flac", music_like(6, kRate, kRate, 4), SF_FORMAT_FLAC | SF_FORMAT_PCM_16);
+  std::ofstream(dir / "in/corrupt.wav", std::ios::binary) << "RIFF\x24\x01\x02\x03WAVEthis is not audio at all";
+  const SplitRun cpu = run_split(dir, "analyze " + q(dir / "in") + " --engine cpu --album --json -");
+  const SplitRun batched = run_split(dir, "analyze " + q(dir / "in") + " --engine auto --album --json -");
+  EXPECT_EQ(cpu.exit_code, 1) << cpu.err;
+  EXPECT_EQ(batched.exit_code, 1) << batched.err;
+  EXPECT_TRUE(Has(batched.err, "corrupt.wav: "));
+  EXPECT_TRUE(Has(batched.err, "4 analysed, 1 failed"));
+  const nlohmann::json a = nlohmann::json::parse(cpu.out), b = nlohmann::json::parse(batched.out);
+  EXPECT_EQ(a.at("tracks"), b.at("tracks"));
+  EXPECT_EQ(a.at("album"), b.at("album"));
+  if (lathe::host::gpu_unavailable_reason().empty()) {
+    const SplitRun gpu = run_split(dir, "analyze " + q(dir / "in") + " --engine gpu --album --json -");
+    const nlohmann::json g = nlohmann::json::parse(gpu.out);
+    EXPECT_EQ(a.at("tracks"), g.at("tracks"));
+    EXPECT_EQ(a.at("album"), g.at("album"));
+  }
 }
 
 // ---- CSV --------------------------------------------------------------------------------------------------------

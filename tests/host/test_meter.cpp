@@ -296,6 +296,38 @@ TEST(Meter, AgreesWithLibebur128) {
   }
 }
 
+// lathe takes a short-term value every 100 ms for LRA (Tech 3342: at least 10 per second); libebur128 takes one
+// per second (windows ending at 3 s, 4 s, ...). On a slow, wide swell the two rates give different LRAs; taking
+// every 10th of lathe's values (the same windows libebur128 uses) brings them back together, which shows that the
+// rate is the whole difference (README "Metering").
+TEST(Meter, LraDifferenceWithLibebur128IsTheShortTermRate) {
+  const int rate = 48000;
+  const auto n = static_cast<std::size_t>(40 * rate);
+  std::vector<float> x(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    const double t = static_cast<double>(i) / rate;
+    // A 1 kHz tone whose level swings by +-9 dB with an 11 s period.
+    x[i] = static_cast<float>(0.25 * db_to_amp(9.0 * std::sin(2 * kPi * t / 11.0)) * std::sin(2 * kPi * 1000.0 * t));
+  }
+  ebur128_state* st = ebur128_init(1, static_cast<unsigned long>(rate), EBUR128_MODE_LRA);
+  ASSERT_NE(st, nullptr);
+  ASSERT_EQ(ebur128_add_frames_float(st, x.data(), n), EBUR128_SUCCESS);
+  double ref_lra = 0;
+  ebur128_loudness_range(st, &ref_lra);
+  ebur128_destroy(&st);
+  TrackMeter m(rate, 1);
+  m.add_interleaved(x.data(), static_cast<std::int64_t>(n));
+  const auto r = m.finish();
+  ASSERT_TRUE(r.lra_lu);
+  std::vector<double> every_second;
+  for (std::size_t j = 0; j < r.short_term_powers.size(); j += 10) every_second.push_back(r.short_term_powers[j]);
+  const auto lra_1s = lathe::host::meter::loudness_range(every_second);
+  ASSERT_TRUE(lra_1s);
+  std::printf("[lra] 10/s %.3f LU, 1/s %.3f LU, libebur128 %.3f LU\n", *r.lra_lu, *lra_1s, ref_lra);
+  EXPECT_NEAR(*lra_1s, ref_lra, 0.05);
+  EXPECT_GT(std::abs(*r.lra_lu - ref_lra), 0.1);  // the rates do differ here
+}
+
 // ---- edge cases ---------------------------------------------------------------------------------------------
 TEST(Meter, SilenceIsBelowGate) {
   const auto r = measure(Planar(2, std::vector<float>(48000 * 5, 0.0f)), 48000);
