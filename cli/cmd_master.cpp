@@ -40,6 +40,9 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   cmd->add_option("--threads", a.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
   cmd->add_option("--report", a.report, "Write a JSON report of the run to this file");
   cmd->add_flag("--overwrite", a.overwrite, "Replace outputs that already exist (never an input)");
+  cmd->add_flag("--album", a.album,
+                "Album mode: the tracks of each input folder get one common gain so that the album hits the "
+                "profile's loudness target, keeping their relative levels (also [targets] album = true)");
   cmd->add_flag("-q,--quiet", a.quiet, "Print only errors and the summary");
   return cmd;
 }
@@ -74,14 +77,20 @@ void print_row(const TrackReport& r) {
   const std::string peak = db(r.input_peak_dbfs);
   const bool in = r.rate_hz > 0, out = r.ok;
   char line[512];
-  std::snprintf(line, sizeof line, "%-7s %7s %3s %9s %7s %7s %7s %7s %7s  ", r.ok ? "written" : "FAILED",
+  const bool delivered = out && r.delivery.whole_track;
+  std::snprintf(line, sizeof line, "%-7s %7s %3s %9s %7s %7s %7s %7s %6s %5s %7s  ", r.ok ? "written" : "FAILED",
                 in ? std::to_string(r.rate_hz).c_str() : "-", r.channels ? std::to_string(r.channels).c_str() : "-",
                 in ? format_time(r.duration_s).c_str() : "-", in ? peak.c_str() : "-",
                 in ? lufs(r.input_loudness.integrated_lufs).c_str() : "-",
                 out ? lufs(r.output_loudness.integrated_lufs).c_str() : "-",
                 out ? db(r.output_loudness.true_peak_dbtp).c_str() : "-",
+                delivered ? fixed(r.delivery.gain_db, 1).c_str() : "-",
+                delivered && r.delivery.limited ? fixed(r.delivery.max_gain_reduction_db, 1).c_str() : "-",
                 in ? std::to_string(r.clipped_samples).c_str() : "-");
-  std::cout << line << r.input << (r.ok ? "  ->  " + r.output : "") << "\n" << std::flush;
+  std::cout << line << r.input << (r.ok ? "  ->  " + r.output : "") << "\n";
+  if (delivered && !r.delivery.target_reached)
+    std::cout << "        target not reached: " << r.delivery.not_reached << "\n";
+  std::cout << std::flush;
 }
 
 }  // namespace
@@ -90,6 +99,7 @@ int run_master(const MasterArgs& a) {
   Profile profile = load_profile(a.profile);  // ProfileError -> exit 2
   MasterOptions options;
   options.overwrite = a.overwrite;
+  options.album = a.album;
   if (!a.format.empty())
     options.format = a.format == "flac" ? OutputFormat::kFlac : a.format == "aiff" ? OutputFormat::kAiff : OutputFormat::kWav;
   if (!a.bits.empty())
@@ -130,7 +140,7 @@ int run_master(const MasterArgs& a) {
     std::cout << "lathe " LATHE_VERSION ": " << tracks.size() << " track(s), profile '" << profile.name << "' ("
               << profile.source << "), " << to_string(format) << " " << to_string(bits) << "-bit, engine "
               << engine->description() << "\n";
-    std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout dBTPout clipped  track\n";
+    std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout dBTPout  gain    GR clipped  track\n";
   }
   const MasterResult result = master_tracks(tracks, profile, *engine, options, [&](const TrackReport& r) {
     if (!a.quiet) print_row(r);

@@ -23,7 +23,7 @@ inline constexpr int kExitEngineUnavailable = 3;
 struct MasterArgs {
   std::vector<std::string> inputs;
   std::string out_dir;
-  std::string profile = "default";
+  std::string profile = "streaming";
   std::string engine = "auto";
   std::string format;
   std::string bits;
@@ -31,6 +31,7 @@ struct MasterArgs {
   std::string report;
   bool overwrite = false;
   bool quiet = false;
+  bool album = false;
 };
 CLI::App* add_master(CLI::App& app, MasterArgs& args);
 int run_master(const MasterArgs& args);

@@ -7,10 +7,12 @@
 #include <cmath>
 #include <cstdio>
 
+#include "host/delivery/deliver.hpp"
 #include "host/errors.hpp"
 #include "host/io/audio_reader.hpp"
 #include "host/io/audio_writer.hpp"
 #include "host/meter/meter.hpp"
+#include "host/stages/limiter_stage.hpp"
 #include "host/util/sha256.hpp"
 #include "kernels/dither.hpp"
 
@@ -153,7 +155,8 @@ struct Active {
   std::int64_t written_frames = 0;   // frames written to the output
   std::int64_t seg_frames = 0;       // stream frames in the current batch
   std::vector<float> staging;        // interleaved segment as read (flush zeros included)
-  std::unique_ptr<meter::TrackMeter> output_meter;  // meters what is written
+  std::unique_ptr<meter::TrackMeter> output_meter;  // meters what is written (streamed delivery)
+  PlanarAudio premaster;             // the chain's whole output (delivery pass)
   std::string error;                 // set when the track fails mid-way
 
   std::int64_t stream_frames() const { return analysis.frames + latency; }
@@ -195,12 +198,70 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   const std::int64_t seg = std::max<std::int64_t>(1, options.segment_frames);
   const std::size_t width = static_cast<std::size_t>(std::max(1, options.batch_tracks));
 
+  // Streamed delivery runs every stage over batches and writes as it goes; whole-track delivery (resampling,
+  // targeting, the limiter) runs the stages before `split` over batches, keeps each track's output, and hands
+  // it to the delivery pass (host/delivery/deliver.hpp).
+  const bool whole = profile.whole_track_delivery();
+  const std::size_t split = whole ? profile.delivery_stage_index() : profile.stages.size();
+  DeliverySettings delivery;
+  delivery.format = format;
+  delivery.bits = bits;
+  delivery.overwrite = options.overwrite;
+  delivery.rate_hz = profile.delivery.sample_rate_hz;
+  delivery.segment_frames = seg;
+  delivery.plan.integrated_lufs = profile.targets.integrated_lufs;
+  delivery.plan.tolerance_lu = profile.targets.tolerance_lu;
+  delivery.plan.max_gain_db = profile.targets.max_gain_db;
+  delivery.plan.max_gain_reduction_db = profile.targets.max_gain_reduction_db;
+  std::size_t post_from = split;
+  if (whole) {
+    if (const auto* lim = dynamic_cast<const LimiterStage*>(profile.stages[split].get())) {
+      delivery.plan.limiter = lim->params(profile.targets.ceiling_dbtp);
+      delivery.ceiling_dbtp = delivery.plan.limiter->ceiling_dbtp;
+      post_from = split + 1;
+    }
+    for (std::size_t i = post_from; i < profile.stages.size(); ++i) delivery.post.push_back(profile.stages[i].get());
+  }
+  const bool album = whole && (options.album || profile.targets.album);
+  // Album mode: the tracks of one input folder are delivered together once all of them have left the chain.
+  auto album_of = [&](std::size_t i) {
+    return album ? std::filesystem::path(tracks[i]->name()).parent_path().string() : std::to_string(i);
+  };
+  std::map<std::string, std::size_t> album_left;
+  for (std::size_t i = 0; i < tracks.size(); ++i) ++album_left[album_of(i)];
+  std::map<std::string, std::vector<DeliveryJob>> album_ready;
+  std::map<std::string, std::vector<std::size_t>> album_index;
+
   auto finish = [&](std::size_t index, const std::string& error) {
     TrackReport& r = result.tracks[index];
     r.ok = error.empty();
     r.error = error;
     if (r.ok) result.audio_seconds += r.duration_s;
     if (on_track_done) on_track_done(r);
+  };
+  // Whole-track delivery: a track that left the chain (`job` set) or failed before (`job` null) counts down its
+  // album; the album is delivered when none is left.
+  auto album_step = [&](std::size_t index, DeliveryJob* job, const std::string& error) {
+    const std::string key = album_of(index);
+    if (job) {
+      album_ready[key].push_back(std::move(*job));
+      album_index[key].push_back(index);
+    } else {
+      finish(index, error);
+    }
+    if (--album_left[key] > 0) return;
+    auto& jobs = album_ready[key];
+    const auto& idx = album_index[key];
+    if (!jobs.empty()) deliver(jobs, album, delivery, engine, result.stage_seconds);
+    for (std::size_t k = 0; k < jobs.size(); ++k) finish(idx[k], jobs[k].error);
+    album_ready.erase(key);
+    album_index.erase(key);
+  };
+  auto fail = [&](std::size_t index, const std::string& error) {
+    if (whole)
+      album_step(index, nullptr, error);
+    else
+      finish(index, error);
   };
 
   std::vector<Active> active;
@@ -232,7 +293,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.content_key = hex64(a.analysis.key);
           r.input_peak_dbfs = a.analysis.peak > 0 ? 20.0 * std::log10(a.analysis.peak) : r.input_peak_dbfs;
           r.input_loudness = a.analysis.loudness;
-          a.output_meter = std::make_unique<meter::TrackMeter>(info.rate_hz, info.channels);
+          if (!whole) a.output_meter = std::make_unique<meter::TrackMeter>(info.rate_hz, info.channels);
           r.metadata = info.metadata;
           // Each stage plans the track (filters designed for this rate, state made); the segment length is the
           // option rounded up to a multiple of every stage's block.
@@ -245,8 +306,14 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
             block = std::max(block, plan.block_frames);
           }
           a.segment = (seg + block - 1) / block * block;
-          WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata, a.analysis.frames};
-          io.open_output(spec, options.overwrite);
+          if (whole) {
+            // The delivery pass opens the output once the delivered rate and length are known.
+            a.premaster.assign(static_cast<std::size_t>(info.channels), {});
+            for (auto& ch : a.premaster) ch.reserve(static_cast<std::size_t>(a.analysis.frames));
+          } else {
+            WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata, a.analysis.frames};
+            io.open_output(spec, options.overwrite);
+          }
         } catch (const Error& e) {
           a.error = e.message();
         } catch (const std::exception& e) {
@@ -260,7 +327,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
         if (a.error.empty())
           active.push_back(std::move(a));
         else
-          finish(a.index, a.error);
+          fail(a.index, a.error);
       }
       continue;  // fill every slot before running a batch
     }
@@ -309,7 +376,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     // The chain, one launch per stage over the whole batch.
     engine.load(batch);
     std::vector<StageState*> states(active.size());
-    for (std::size_t i = 0; i < profile.stages.size(); ++i) {
+    for (std::size_t i = 0; i < split; ++i) {
       const Stage& stage = *profile.stages[i];
       for (std::size_t s = 0; s < active.size(); ++s) states[s] = active[s].states[i].get();
       const auto ts = Clock::now();
@@ -332,7 +399,12 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
         // Frames of the stream before `latency` are pre-roll: skip them.
         const std::int64_t skip = std::clamp<std::int64_t>(a.latency - a.fed_frames, 0, a.seg_frames);
         const std::int64_t frames = a.seg_frames - skip;
-        if (frames > 0 && batch.quantised_valid) {
+        if (whole) {
+          for (std::size_t c = 0; c < channels; ++c) {
+            const float* src = batch.samples.data() + batch.blocks[first_block[s] + c].offset + skip;
+            if (frames > 0) a.premaster[c].insert(a.premaster[c].end(), src, src + frames);
+          }
+        } else if (frames > 0 && batch.quantised_valid) {
           std::vector<const std::int32_t*> planar(channels);
           for (std::size_t c = 0; c < channels; ++c)
             planar[c] = batch.quantised.data() + batch.blocks[first_block[s] + c].offset + skip;
@@ -355,7 +427,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
         }
         a.fed_frames += a.seg_frames;
         a.written_frames += frames;
-        if (a.fed_frames == a.stream_frames()) {
+        if (a.fed_frames == a.stream_frames() && !whole) {
           io.commit();
           result.tracks[a.index].output_loudness = summarise(a.output_meter->finish());
         }
@@ -374,7 +446,16 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       if (s < batch.clipped_samples.size()) result.tracks[a.index].clipped_samples += batch.clipped_samples[s];
       if (!a.error.empty()) {
         tracks[a.index]->abandon();
-        finish(a.index, a.error);
+        fail(a.index, a.error);
+      } else if (a.fed_frames == a.stream_frames() && whole) {
+        DeliveryJob job;
+        job.io = tracks[a.index].get();
+        job.report = &result.tracks[a.index];
+        job.premaster = std::move(a.premaster);
+        job.rate_hz = a.analysis.info.rate_hz;
+        job.key = a.analysis.key;
+        job.metadata = a.analysis.info.metadata;
+        album_step(a.index, &job, "");
       } else if (a.fed_frames == a.stream_frames()) {
         finish(a.index, "");
       } else {

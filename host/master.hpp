@@ -52,6 +52,8 @@ struct MasterOptions {
   std::int64_t segment_frames = std::int64_t{1} << 16;
   // Tracks processed side by side in one batch.
   int batch_tracks = 32;
+  // Album mode (also the profile's [targets] album = true): the tracks of one input folder get one common gain.
+  bool album = false;
 };
 
 // What the meter (host/meter) read of a track's input or output.
@@ -61,6 +63,25 @@ struct LoudnessSummary {
   std::optional<double> short_term_max_lufs;
   double true_peak_dbtp = -std::numeric_limits<double>::infinity();
   double sample_peak_dbfs = -std::numeric_limits<double>::infinity();
+};
+
+// What the delivery pass did to a track (host/delivery): conversion, targeting, limiting.
+struct DeliveryReport {
+  bool whole_track = false;            // the track went through the delivery pass
+  int rate_hz = 0;                     // delivered rate
+  std::int64_t frames = 0;             // delivered frames
+  std::optional<double> target_lufs;   // the profile's target, when it has one
+  double gain_db = 0;                  // applied before the limiter (album mode: the album's common gain)
+  bool album = false;                  // the gain is the album's
+  std::optional<double> album_lufs;    // album mode: the album's integrated loudness as delivered
+  bool limited = false;                // a limiter ran
+  double max_gain_reduction_db = 0;
+  double mean_gain_reduction_db = 0;   // over the frames the limiter reduced
+  double seconds_above_1db = 0;        // time with more than 1 dB of reduction
+  bool target_reached = true;          // true also when there is no target
+  std::string not_reached;             // why not
+  double ceiling_correction_db = 0;    // how far the ceiling was lowered to remove a true-peak residue
+  int passes = 0;                      // limiter + meter passes of the gain search
 };
 
 struct TrackReport {
@@ -77,6 +98,7 @@ struct TrackReport {
   std::uint64_t clipped_samples = 0;  // clamped at quantisation (after the chain)
   LoudnessSummary input_loudness;     // measured in the analysis pass
   LoudnessSummary output_loudness;    // measured on the delivered samples (after dither and quantisation)
+  DeliveryReport delivery;
   Metadata metadata;
 };
 

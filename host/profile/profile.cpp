@@ -43,8 +43,13 @@ Profile parse_profile(const std::string& text, const std::string& source) {
     }
     t.consume("sample_rate_hz");
     if (const toml::node* r = n->as_table()->get("sample_rate_hz")) {
-      if (!(r->as_string() && r->as_string()->get() == "keep"))
-        t.fail("sample_rate_hz", "must be \"keep\": this version of lathe does not resample yet");
+      if (r->as_string() && r->as_string()->get() == "keep") {
+        p.delivery.sample_rate_hz.reset();
+      } else if (r->as_integer() && r->as_integer()->get() >= 8000 && r->as_integer()->get() <= 384000) {
+        p.delivery.sample_rate_hz = static_cast<int>(r->as_integer()->get());
+      } else {
+        t.fail("sample_rate_hz", "must be \"keep\" or a whole number of Hz from 8000 to 384000");
+      }
     }
     t.reject_unknown_keys();
     if (p.delivery.format == OutputFormat::kFlac && p.delivery.bits == SampleBits::kFloat32)
@@ -55,11 +60,18 @@ Profile parse_profile(const std::string& text, const std::string& source) {
   if (const toml::node* n = root.get("targets")) {
     if (!n->is_table()) top.fail("targets", "must be a table: [targets]");
     ProfileTable t(*n->as_table(), source, "targets");
-    if (t.has("integrated_lufs")) p.targets.integrated_lufs = t.number("integrated_lufs", -40.0, -5.0, 0, "LUFS");
+    if (t.has("integrated_lufs")) p.targets.integrated_lufs = t.number("integrated_lufs", -70.0, 0.0, 0, "LUFS");
     t.consume("integrated_lufs");
     if (t.has("ceiling_dbtp")) p.targets.ceiling_dbtp = t.number("ceiling_dbtp", -20.0, 0.0, 0, "dBTP");
     t.consume("ceiling_dbtp");
     p.targets.tolerance_lu = t.number("tolerance_lu", 0.01, 3.0, 0.1, "LU");
+    p.targets.max_gain_db = t.number("max_gain_db", 0.0, 60.0, 20.0, "dB");
+    p.targets.max_gain_reduction_db = t.number("max_gain_reduction_db", 0.0, 24.0, 6.0, "dB");
+    t.consume("album");
+    if (const toml::node* a = n->as_table()->get("album")) {
+      if (!a->as_boolean()) t.fail("album", "must be true or false");
+      p.targets.album = a->as_boolean()->get();
+    }
     t.reject_unknown_keys();
   }
 
@@ -93,6 +105,23 @@ Profile parse_profile(const std::string& text, const std::string& source) {
     ProfileTable t(defaults, source, "dither (default)");
     p.stages.push_back(make_stage("dither", t));
   }
+  // The limiter works on whole tracks at the delivery rate: at most one, right before dither.
+  int limiters = 0;
+  for (std::size_t i = 0; i < p.stages.size(); ++i) {
+    if (p.stages[i]->type() != "limiter") continue;
+    if (++limiters > 1)
+      throw ProfileError(source + ":" + std::to_string(stage_lines[i]) + ": stage " + std::to_string(i + 1) +
+                         " (limiter): only one limiter stage is allowed");
+    if (i + 2 != p.stages.size())
+      throw ProfileError(source + ":" + std::to_string(stage_lines[i]) + ": stage " + std::to_string(i + 1) +
+                         " (limiter): the limiter must be the last stage before dither (nothing may raise the "
+                         "peaks it has limited); move it to the end");
+  }
+  if (limiters == 0 && (p.targets.integrated_lufs || p.targets.ceiling_dbtp)) {
+    toml::table defaults;
+    ProfileTable t(defaults, source, "limiter (default, for [targets])");
+    p.stages.insert(p.stages.end() - 1, make_stage("limiter", t));
+  }
   return p;
 }
 
@@ -119,6 +148,16 @@ Profile load_profile(const std::string& name_or_path) {
   return parse_profile(text.str(), path.string());
 }
 
+bool Profile::whole_track_delivery() const {
+  return delivery.sample_rate_hz.has_value() || stages[delivery_stage_index()]->type() == "limiter";
+}
+
+std::size_t Profile::delivery_stage_index() const {
+  for (std::size_t i = 0; i < stages.size(); ++i)
+    if (stages[i]->type() == "limiter") return i;
+  return stages.size() - 1;
+}
+
 std::string Profile::to_toml() const {
   toml::table root;
   root.insert_or_assign("name", name);
@@ -129,12 +168,18 @@ std::string Profile::to_toml() const {
     delivery_table.insert_or_assign("bits", "32f");
   else
     delivery_table.insert_or_assign("bits", static_cast<int>(delivery.bits));
-  delivery_table.insert_or_assign("sample_rate_hz", "keep");
+  if (delivery.sample_rate_hz)
+    delivery_table.insert_or_assign("sample_rate_hz", *delivery.sample_rate_hz);
+  else
+    delivery_table.insert_or_assign("sample_rate_hz", "keep");
   root.insert_or_assign("delivery", delivery_table);
   toml::table targets_table;
   if (targets.integrated_lufs) targets_table.insert_or_assign("integrated_lufs", *targets.integrated_lufs);
   if (targets.ceiling_dbtp) targets_table.insert_or_assign("ceiling_dbtp", *targets.ceiling_dbtp);
   targets_table.insert_or_assign("tolerance_lu", targets.tolerance_lu);
+  targets_table.insert_or_assign("max_gain_db", targets.max_gain_db);
+  targets_table.insert_or_assign("max_gain_reduction_db", targets.max_gain_reduction_db);
+  targets_table.insert_or_assign("album", targets.album);
   root.insert_or_assign("targets", targets_table);
   toml::array stage_list;
   for (const auto& s : stages) {

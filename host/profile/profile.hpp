@@ -16,15 +16,21 @@ namespace lathe::host {
 struct Delivery {
   OutputFormat format = OutputFormat::kWav;
   SampleBits bits = SampleBits::k24;
-  // Output sample rate; nullopt = "keep" the input's rate (the only choice until sample-rate conversion lands).
+  // Output sample rate; nullopt = "keep" the input's rate. Otherwise tracks at another rate are converted
+  // (host/dsp/resample_design.hpp) after the streamed chain and before loudness targeting and the limiter.
   std::optional<int> sample_rate_hz;
 };
 
-// Loudness targets. Parsed and validated now, enforced by the loudness-targeting stage of a later version.
+// Loudness targets (README "Loudness targeting"): the pre-limiter gain is searched until the output's integrated
+// loudness is within tolerance_lu of integrated_lufs, with at most max_gain_db of gain and at most
+// max_gain_reduction_db of limiting; album = true gives the tracks of one folder one common gain.
 struct Targets {
   std::optional<double> integrated_lufs;
   std::optional<double> ceiling_dbtp;
   double tolerance_lu = 0.1;
+  double max_gain_db = 20.0;
+  double max_gain_reduction_db = 6.0;
+  bool album = false;
 };
 
 struct Profile {
@@ -33,8 +39,16 @@ struct Profile {
   std::string source;  // "built-in" or the file's path
   Delivery delivery;
   Targets targets;
-  // The ordered chain; the last stage is always "dither" (added with its defaults when the file has none).
+  // The ordered chain; the last stage is always "dither" (added with its defaults when the file has none). A
+  // "limiter" stage, when present, is the one before dither (one is added when [targets] asks for loudness or a
+  // ceiling and the file has none).
   std::vector<std::shared_ptr<const Stage>> stages;
+
+  // True when tracks go through the delivery pass (resampling, loudness targeting or limiting on whole tracks)
+  // rather than streaming straight from the chain to the file.
+  bool whole_track_delivery() const;
+  // Index of the first stage of the delivery part: the limiter, else dither (the last stage).
+  std::size_t delivery_stage_index() const;
 
   // The profile as TOML text, with every default filled in.
   std::string to_toml() const;

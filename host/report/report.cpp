@@ -29,11 +29,14 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
   if (profile.targets.integrated_lufs) targets["integrated_lufs"] = *profile.targets.integrated_lufs;
   if (profile.targets.ceiling_dbtp) targets["ceiling_dbtp"] = *profile.targets.ceiling_dbtp;
   targets["tolerance_lu"] = profile.targets.tolerance_lu;
+  targets["max_gain_db"] = profile.targets.max_gain_db;
+  targets["max_gain_reduction_db"] = profile.targets.max_gain_reduction_db;
+  targets["album"] = profile.targets.album;
   json stages = json::array();
   for (const auto& s : profile.stages) stages.push_back(s->type());
   j["profile"] = {{"name", profile.name},
                   {"source", profile.source},
-                  {"delivery", {{"format", to_string(format)}, {"bits", to_string(bits)}, {"sample_rate_hz", "keep"}}},
+                  {"delivery", {{"format", to_string(format)}, {"bits", to_string(bits)}, {"sample_rate_hz", profile.delivery.sample_rate_hz ? json(*profile.delivery.sample_rate_hz) : json("keep")}}},
                   {"targets", targets},
                   {"stages", stages}};
   const int failed = result.failed();
@@ -60,6 +63,25 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
       r["clipped_samples"] = t.clipped_samples;
       r["input_loudness"] = loudness_json(t.input_loudness);
       if (t.ok) r["output_loudness"] = loudness_json(t.output_loudness);
+      if (t.ok && t.delivery.whole_track) {
+        const DeliveryReport& d = t.delivery;
+        json dj = {{"rate_hz", d.rate_hz},
+                   {"frames", d.frames},
+                   {"target_lufs", d.target_lufs ? json(*d.target_lufs) : json(nullptr)},
+                   {"gain_db", d.gain_db},
+                   {"album", d.album},
+                   {"limited", d.limited},
+                   {"target_reached", d.target_reached},
+                   {"passes", d.passes}};
+        if (d.album) dj["album_lufs"] = d.album_lufs ? json(*d.album_lufs) : json(nullptr);
+        if (d.limited)
+          dj["gain_reduction"] = {{"max_db", d.max_gain_reduction_db},
+                                  {"mean_db", d.mean_gain_reduction_db},
+                                  {"seconds_above_1db", d.seconds_above_1db},
+                                  {"ceiling_correction_db", d.ceiling_correction_db}};
+        if (!d.target_reached) dj["not_reached"] = d.not_reached;
+        r["delivery"] = dj;
+      }
       r["metadata"] = t.metadata;
     }
     tracks.push_back(r);

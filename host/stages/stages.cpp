@@ -8,6 +8,7 @@
 #include "host/profile/profile_table.hpp"
 #include "host/stage.hpp"
 #include "host/stages/eq_stage.hpp"
+#include "host/stages/limiter_stage.hpp"
 
 namespace lathe::host {
 namespace {
@@ -61,6 +62,7 @@ const std::map<std::string, Factory>& registry() {
       {"gain", [](ProfileTable& t) { return std::make_unique<GainStage>(t); }},
       {"dither", [](ProfileTable& t) { return std::make_unique<DitherStage>(t); }},
       {"eq", [](ProfileTable& t) { return make_eq_stage(t); }},
+      {"limiter", [](ProfileTable& t) { return make_limiter_stage(t); }},
   };
   return r;
 }

@@ -134,7 +134,7 @@ TEST(CliProfiles, ListsEveryBuiltinWithItsDescription) {
 
 TEST(CliProfiles, ShownDefaultProfileIsAcceptedByMaster) {
   TempDir dir;
-  const RunResult shown = run_lathe("profiles --show default");
+  const RunResult shown = run_lathe("profiles --show streaming");
   ASSERT_EQ(shown.exit_code, 0) << shown.output;
   EXPECT_TRUE(Contains(shown.output, "[delivery]"));
   EXPECT_TRUE(Contains(shown.output, "[[stage]]"));
@@ -158,7 +158,7 @@ TEST(CliProfiles, ShowUnknownProfileExitsWithTwo) {
   const RunResult r = run_lathe("profiles --show no-such-profile");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(Contains(r.output, "no-such-profile"));
-  EXPECT_TRUE(Contains(r.output, "default"));
+  EXPECT_TRUE(Contains(r.output, "streaming"));
 }
 
 // ---- master: the good path ---------------------------------------------------------------------------------
@@ -251,7 +251,7 @@ TEST(CliMaster, ReportJsonDescribesEveryTrack) {
   EXPECT_EQ(j.at("summary").at("written"), 2);
   EXPECT_EQ(j.at("summary").at("failed"), 0);
   EXPECT_EQ(j.at("summary").at("tracks"), 2);
-  EXPECT_EQ(j.at("profile").at("name"), "default");
+  EXPECT_EQ(j.at("profile").at("name"), "streaming");
   ASSERT_EQ(j.at("tracks").size(), 2u);
   for (const auto& t : j.at("tracks")) {
     EXPECT_EQ(t.at("status"), "written") << t.dump();
@@ -387,7 +387,7 @@ TEST(CliUsage, UsageErrorsExitWithTwoAndWriteNothing) {
       {"master " + in + " -o " + out + " --bits 20", {"20"}},
       {"master " + in + " -o " + out + " --threads 0", {"--threads"}},
       {"master " + in + " -o " + out + " --profile " + q(bad_profile), {"oops.toml:4", "gain_db", "99"}},
-      {"master " + in + " -o " + out + " --profile no-such-profile", {"no-such-profile", "default"}},
+      {"master " + in + " -o " + out + " --profile no-such-profile", {"no-such-profile", "streaming"}},
       {"frobnicate", {"frobnicate"}},
   };
   for (const Case& c : cases) {

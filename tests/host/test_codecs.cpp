@@ -37,7 +37,7 @@ TEST_P(CodecInput, IsDecodedAndMastered) {
   tracks.push_back(make_file_track(Job{in, dir / "out" / "in.wav"}));
   std::filesystem::create_directories(dir / "out");
   auto engine = make_cpu_engine();
-  const MasterResult r = master_tracks(tracks, load_profile("default"), *engine, MasterOptions{});
+  const MasterResult r = master_tracks(tracks, load_profile("transparent"), *engine, MasterOptions{});
   ASSERT_TRUE(r.tracks[0].ok) << r.tracks[0].error;
   EXPECT_EQ(r.tracks[0].rate_hz, codec.rate_hz);
   EXPECT_EQ(r.tracks[0].channels, 2);

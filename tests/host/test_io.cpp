@@ -572,7 +572,7 @@ int master_onto_a_full_disk_in(const fs::path& dir) {
   const rlimit lim{64 * 1024, 64 * 1024};
   if (::setrlimit(RLIMIT_FSIZE, &lim) != 0) return 11;
 
-  const Profile profile = load_profile("default");
+  const Profile profile = load_profile("transparent");
   auto engine = make_cpu_engine();
   std::vector<std::unique_ptr<TrackIo>> tracks;
   tracks.push_back(make_file_track(Job{in, out}));

@@ -1,4 +1,4 @@
-// master_tracks over file tracks with the CPU engine and the "default" profile (TPDF dither to 24-bit WAV):
+// master_tracks over file tracks with the CPU engine and the "transparent" profile (TPDF dither to 24-bit WAV):
 // refused inputs, batch and segment independence, dither statistics, clipping, limits of rate and channels.
 #include <algorithm>
 #include <cmath>
@@ -27,7 +27,7 @@ using test::write_audio;
 using Planar = std::vector<std::vector<float>>;
 
 MasterResult master(const std::vector<Job>& jobs, const MasterOptions& options = {}) {
-  static const Profile profile = load_profile("default");
+  static const Profile profile = load_profile("transparent");
   auto engine = make_cpu_engine();
   std::vector<std::unique_ptr<TrackIo>> tracks;
   for (const auto& j : jobs) tracks.push_back(make_file_track(j));

@@ -67,7 +67,7 @@ TEST(MasterLoudness, SilenceIsBelowTheGateAndNullInTheReport) {
 // A bass boost raises the measured loudness; dither alone (24-bit) does not change it, to 0.01 LU.
 TEST(MasterLoudness, OutputMeterSeesTheChain) {
   const Planar music = make_signal(SignalKind::kMusicLike, 2, 48000 * 8, 48000);
-  const auto plain = run("default", {music}, 48000);
+  const auto plain = run("transparent", {music}, 48000);
   const auto eq = run(host::parse_profile("[[stage]]\ntype = \"eq\"\nbands = [ { type = \"low_shelf\", freq_hz = 200, "
                                            "gain_db = 6, q = 0.7 } ]\n", "bass.toml"),
                       {music}, 48000);

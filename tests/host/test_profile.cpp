@@ -45,7 +45,7 @@ TEST(ProfileBuiltins, EveryBuiltinParsesWithDescriptionAndEndsWithDither) {
   bool has_default = false;
   for (const auto& b : builtin_profiles()) {
     SCOPED_TRACE(b.name);
-    has_default = has_default || std::string(b.name) == "default";
+    has_default = has_default || std::string(b.name) == "streaming";
     Profile p;
     ASSERT_NO_THROW(p = load_profile(b.name));
     EXPECT_EQ(p.name, b.name) << "the name inside the file matches its file name";
@@ -56,7 +56,7 @@ TEST(ProfileBuiltins, EveryBuiltinParsesWithDescriptionAndEndsWithDither) {
     for (std::size_t i = 0; i + 1 < p.stages.size(); ++i) EXPECT_NE(p.stages[i]->type(), "dither");
     EXPECT_NO_THROW(check_format_supported(p.delivery.format, p.delivery.bits));
   }
-  EXPECT_TRUE(has_default) << "`lathe master` defaults to the profile named default";
+  EXPECT_TRUE(has_default) << "`lathe master` defaults to the profile named streaming";
 }
 
 TEST(ProfileBuiltins, EveryBuiltinRoundTripsThroughToToml) {
@@ -94,9 +94,12 @@ TEST(ProfileParse, FullProfileWithTargetsAndGainRoundTrips) {
   ASSERT_TRUE(p.targets.ceiling_dbtp.has_value());
   EXPECT_DOUBLE_EQ(*p.targets.ceiling_dbtp, -1.0);
   EXPECT_DOUBLE_EQ(p.targets.tolerance_lu, 0.5);
-  ASSERT_EQ(p.stages.size(), 2u);
+  // [targets] with no limiter stage gets the default limiter, right before dither.
+  ASSERT_EQ(p.stages.size(), 3u);
   EXPECT_EQ(p.stages[0]->type(), "gain");
-  EXPECT_EQ(p.stages[1]->type(), "dither");
+  EXPECT_EQ(p.stages[1]->type(), "limiter");
+  EXPECT_EQ(p.stages[2]->type(), "dither");
+  EXPECT_TRUE(p.whole_track_delivery());
 
   const Profile again = parse_profile(p.to_toml(), "again.toml");
   EXPECT_EQ(again.to_toml(), p.to_toml());
@@ -217,12 +220,18 @@ TEST(ProfileErrors, Mp3DeliveryListsTheAllowedFormats) {
   EXPECT_TRUE(Contains(msg, "\"aiff\""));
 }
 
-TEST(ProfileErrors, ExplicitSampleRateIsRefusedUntilResamplingExists) {
-  const std::string msg = profile_error("[delivery]\nsample_rate_hz = 44100\n", "p.toml");
-  EXPECT_TRUE(Contains(msg, "p.toml:2"));
-  EXPECT_TRUE(Contains(msg, "sample_rate_hz"));
-  EXPECT_TRUE(Contains(msg, "44100"));
-  EXPECT_TRUE(Contains(msg, "\"keep\""));
+TEST(ProfileErrors, SampleRateMustBeKeepOrARateLatheConverts) {
+  const Profile p = parse_profile("[delivery]\nsample_rate_hz = 44100\n", "p.toml");
+  ASSERT_TRUE(p.delivery.sample_rate_hz.has_value());
+  EXPECT_EQ(*p.delivery.sample_rate_hz, 44100);
+  EXPECT_TRUE(p.whole_track_delivery());
+  EXPECT_TRUE(Contains(p.to_toml(), "sample_rate_hz = 44100"));
+  for (const char* bad : {"7999", "400000", "\"fast\"", "44100.5"}) {
+    const std::string msg = profile_error(std::string("[delivery]\nsample_rate_hz = ") + bad + "\n", "p.toml");
+    EXPECT_TRUE(Contains(msg, "p.toml:2")) << msg;
+    EXPECT_TRUE(Contains(msg, "sample_rate_hz")) << msg;
+    EXPECT_TRUE(Contains(msg, "\"keep\"")) << msg;
+  }
 }
 
 TEST(ProfileErrors, DitherBeforeTheLastStageIsRefused) {
@@ -313,7 +322,7 @@ TEST(ProfileLoad, FolderIsNotAProfile) {
   test::TempDir dir;
   const std::string msg = load_error(dir.path().string());
   EXPECT_TRUE(Contains(msg, dir.path().string()));
-  EXPECT_TRUE(Contains(msg, "default"));
+  EXPECT_TRUE(Contains(msg, "streaming"));
 }
 
 }  // namespace
