@@ -2,6 +2,7 @@
 #include <tbb/global_control.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -104,6 +105,10 @@ int run_master(const MasterArgs& a) {
     options.format = a.format == "flac" ? OutputFormat::kFlac : a.format == "aiff" ? OutputFormat::kAiff : OutputFormat::kWav;
   if (!a.bits.empty())
     options.bits = a.bits == "16" ? SampleBits::k16 : a.bits == "24" ? SampleBits::k24 : SampleBits::kFloat32;
+  if (a.album && !profile.targets.integrated_lufs)
+    throw UsageError("--album needs a profile with a loudness target ([targets] integrated_lufs); profile '" +
+                         profile.name + "' has none",
+                     "use a delivery profile such as streaming, or add a target to yours");
   const OutputFormat format = options.format.value_or(profile.delivery.format);
   const SampleBits bits = options.bits.value_or(profile.delivery.bits);
   check_format_supported(format, bits);  // UsageError -> exit 2
@@ -147,6 +152,17 @@ int run_master(const MasterArgs& a) {
     if (!r.ok) print_error(r.input + ": " + r.error);
   });
 
+  for (const AlbumReport& al : result.albums) {
+    if (!al.error.empty()) {
+      print_error("album file: " + al.error);
+    } else if (!a.quiet) {
+      std::cout << "album   " << al.tracks << " track(s), " << format_time(static_cast<double>(al.frames) / al.rate_hz)
+                << ", " << lufs(al.loudness.integrated_lufs) << " LUFS, " << db(al.loudness.true_peak_dbtp)
+                << " dBTP  ->  " << al.output << " + " << al.cue << "\n";
+    }
+  }
+  const int album_failures = static_cast<int>(
+      std::count_if(result.albums.begin(), result.albums.end(), [](const AlbumReport& al) { return !al.error.empty(); }));
   const int failed = result.failed() + static_cast<int>(plan.problems.size());
   const int written = static_cast<int>(result.tracks.size()) - result.failed();
   std::cout << written << " written, " << failed << " failed; " << fixed(result.audio_seconds, 1) << " s of audio in "
@@ -168,7 +184,7 @@ int run_master(const MasterArgs& a) {
       return kExitSomeFailed;
     }
   }
-  return failed > 0 ? kExitSomeFailed : kExitOk;
+  return failed > 0 || album_failures > 0 ? kExitSomeFailed : kExitOk;
 }
 
 }  // namespace lathe::cli

@@ -10,6 +10,7 @@
 #include "host/delivery/deliver.hpp"
 #include "host/errors.hpp"
 #include "host/io/audio_reader.hpp"
+#include "host/io/atomic_file.hpp"
 #include "host/io/audio_writer.hpp"
 #include "host/meter/meter.hpp"
 #include "host/stages/limiter_stage.hpp"
@@ -66,6 +67,18 @@ class FileTrack final : public TrackIo {
   void abandon() override {
     writer_.reset();  // removes the temporary file
     reader_.reset();
+  }
+  std::unique_ptr<TrackIo> sibling_output(const std::string& file_name) const override {
+    Job j;
+    j.output = job_.output.parent_path() / file_name;
+    return std::make_unique<FileTrack>(std::move(j));
+  }
+  void write_sidecar(const std::string& file_name, const std::string& text, bool overwrite) override {
+    const auto path = job_.output.parent_path() / file_name;
+    std::error_code ec;
+    if (!overwrite && std::filesystem::exists(path, ec))
+      throw OutputError("output exists: " + path.string(), "pass --overwrite to replace it");
+    write_text_atomically(path, text);
   }
 
  private:
@@ -213,6 +226,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   delivery.plan.tolerance_lu = profile.targets.tolerance_lu;
   delivery.plan.max_gain_db = profile.targets.max_gain_db;
   delivery.plan.max_gain_reduction_db = profile.targets.max_gain_reduction_db;
+  delivery.sequencing = profile.album;
   std::size_t post_from = split;
   if (whole) {
     if (const auto* lim = dynamic_cast<const LimiterStage*>(profile.stages[split].get())) {
@@ -251,8 +265,20 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     }
     if (--album_left[key] > 0) return;
     auto& jobs = album_ready[key];
-    const auto& idx = album_index[key];
-    if (!jobs.empty()) deliver(jobs, album, delivery, engine, result.stage_seconds);
+    auto& idx = album_index[key];
+    // The album's order is the input order (tracks leave the chain in order of length, not of position).
+    std::vector<std::size_t> order(jobs.size());
+    for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+    std::sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return idx[x] < idx[y]; });
+    std::vector<DeliveryJob> sorted_jobs;
+    std::vector<std::size_t> sorted_idx;
+    for (std::size_t k : order) {
+      sorted_jobs.push_back(std::move(jobs[k]));
+      sorted_idx.push_back(idx[k]);
+    }
+    jobs = std::move(sorted_jobs);
+    idx = std::move(sorted_idx);
+    if (!jobs.empty()) deliver(jobs, album, delivery, engine, result.stage_seconds, &result.albums);
     for (std::size_t k = 0; k < jobs.size(); ++k) finish(idx[k], jobs[k].error);
     album_ready.erase(key);
     album_index.erase(key);

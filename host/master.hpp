@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <map>
 #include <memory>
 #include <limits>
@@ -39,6 +40,13 @@ class TrackIo {
   virtual void commit() = 0;
   // Drops a partial output (no-op when none was started).
   virtual void abandon() = 0;
+  // Album exports: a new output named `file_name` in this track's output folder (opened, written and committed
+  // like a track's), and a text file beside it written atomically. Null / OutputError when the track has no
+  // output folder. Both refuse to replace an existing file unless `overwrite`.
+  virtual std::unique_ptr<TrackIo> sibling_output(const std::string& /*file_name*/) const { return nullptr; }
+  virtual void write_sidecar(const std::string& file_name, const std::string& /*text*/, bool /*overwrite*/) {
+    throw std::runtime_error("cannot write " + file_name + ": this track has no output folder");
+  }
 };
 
 std::unique_ptr<TrackIo> make_file_track(const Job& job);
@@ -102,8 +110,20 @@ struct TrackReport {
   Metadata metadata;
 };
 
+// An album written as one file (album mode with album_file = true).
+struct AlbumReport {
+  std::string output;           // the album file
+  std::string cue;              // its CUE sheet
+  int tracks = 0;
+  int rate_hz = 0;
+  std::int64_t frames = 0;
+  LoudnessSummary loudness;     // of the album file as delivered
+  std::string error;            // set when the album file could not be made (the tracks are still written)
+};
+
 struct MasterResult {
   std::vector<TrackReport> tracks;
+  std::vector<AlbumReport> albums;
   std::string engine;
   std::map<std::string, double> stage_seconds;  // per stage type, plus "decode", "analysis", "encode"
   double wall_seconds = 0;

@@ -6,10 +6,13 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <limits>
 
+#include "host/album/sequence.hpp"
 #include "host/dsp/limiter.hpp"
 #include "host/dsp/resample_design.hpp"
+#include "kernels/dither.hpp"
 #include "kernels/limiter.hpp"
 #include "host/errors.hpp"
 #include "host/meter/meter.hpp"
@@ -142,6 +145,7 @@ struct TrackResult {
   TargetOutcome outcome;
   Delivered delivered;
   double correction_db = 0;
+  PlanarAudio limited;  // before dither (kept for the album file)
 };
 
 TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t key, const DeliverySettings& s,
@@ -155,6 +159,7 @@ TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t 
     t0 = Clock::now();
     r.delivered = finish_track(limited, rate_hz, key, s, engine);
     seconds["dither"] += seconds_since(t0);
+    r.limited = std::move(limited);
     if (!s.ceiling_dbtp || !s.plan.limiter) return r;
     // The judge: the larger of lathe's meter and the 16x detector (the meter's x4 can read a little low).
     const double over = std::max(r.delivered.measured.true_peak_dbtp - *s.ceiling_dbtp,
@@ -198,10 +203,80 @@ void fill_report(TrackReport& rep, const TrackResult& r, int rate_hz, const Deli
   }
 }
 
+// The album as one file: the limited tracks placed with gaps or equal-power crossfades (host/album/sequence),
+// limited again at unity gain (a crossfade can add up above the ceiling), dithered, checked and written next to
+// the tracks with a CUE sheet.
+AlbumReport write_album_file(const std::vector<DeliveryJob*>& ok, const std::vector<TrackResult>& results,
+                             const DeliverySettings& s, bool cd_frames, Engine& engine,
+                             std::map<std::string, double>& seconds) {
+  AlbumReport a;
+  const DeliveryJob& first = *ok.front();
+  std::string folder = std::filesystem::path(first.io->output_name()).parent_path().filename().string();
+  if (folder.empty() || folder == "." || folder == "..") folder = "album";
+  const std::string file = folder + "." + to_string(s.format);
+  const std::string cue_name = folder + ".cue";
+  a.tracks = static_cast<int>(ok.size());
+  a.rate_hz = first.rate_hz;
+  try {
+    std::vector<album::SequenceItem> items;
+    std::vector<PlanarAudio> audio;
+    for (std::size_t k = 0; k < ok.size(); ++k) {
+      const DeliveryJob& j = *ok[k];
+      if (j.rate_hz != first.rate_hz || j.premaster.size() != first.premaster.size())
+        throw InputError("the album's tracks differ in rate or channel count",
+                         "deliver them at one rate (sample_rate_hz) and one layout to make an album file");
+      album::SequenceItem it;
+      const auto title = j.metadata.find("title");
+      const auto artist = j.metadata.find("artist");
+      it.title = title != j.metadata.end() ? title->second : std::filesystem::path(j.io->name()).stem().string();
+      it.performer = artist != j.metadata.end() ? artist->second : "";
+      it.frames = frames_of(results[k].limited);
+      it.gap_before_s = k == 0 ? 0.0 : s.sequencing.gap_s;
+      it.crossfade_s = k == 0 ? 0.0 : s.sequencing.crossfade_s;
+      items.push_back(it);
+      audio.push_back(results[k].limited);
+    }
+    album::SequenceOptions opt;
+    opt.rate_hz = first.rate_hz;
+    opt.cd_frames = cd_frames;
+    const auto album_title = first.metadata.find("album");
+    const auto album_artist = first.metadata.find("artist");
+    opt.album_title = album_title != first.metadata.end() ? album_title->second : folder;
+    opt.album_performer = album_artist != first.metadata.end() ? album_artist->second : "";
+    const album::Sequence seq = album::plan_sequence(items, opt);
+    const std::string cue = album::cue_sheet(seq, items, opt, file);  // fails early past 99 tracks
+    PlanarAudio rendered;
+    album::render_album(seq, items, audio, static_cast<int>(first.premaster.size()), rendered);
+    DeliverySettings unity = s;
+    unity.plan.integrated_lufs.reset();
+    std::uint64_t key = 0x9e3779b97f4a7c15ULL;
+    for (const DeliveryJob* j : ok) key = kernels::mix64(key ^ j->key);
+    const TrackResult r = make_track(rendered, first.rate_hz, key, unity, engine, 0.0, seconds);
+    const auto io = first.io->sibling_output(file);
+    if (!io) throw OutputError("no output folder for the album file " + file);
+    a.output = io->output_name();
+    try {
+      write_track(*io, r.delivered, first.rate_hz, first.metadata, s);
+      first.io->write_sidecar(cue_name, cue, s.overwrite);
+    } catch (...) {
+      io->abandon();
+      throw;
+    }
+    a.cue = (std::filesystem::path(a.output).parent_path() / cue_name).string();
+    a.frames = r.delivered.measured.frames;
+    a.loudness = summary_of(r.delivered.measured);
+  } catch (const Error& e) {
+    a.error = e.message();
+  } catch (const std::exception& e) {
+    a.error = e.what();
+  }
+  return a;
+}
+
 }  // namespace
 
 void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s, Engine& engine,
-             std::map<std::string, double>& seconds) {
+             std::map<std::string, double>& seconds, std::vector<AlbumReport>* albums) {
   // 1. Sample-rate conversion, track by track (channels in parallel inside).
   for (DeliveryJob& j : jobs) {
     if (!j.error.empty() || !s.rate_hz || *s.rate_hz == j.rate_hz) continue;
@@ -218,6 +293,26 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
       j.error = std::string("cannot convert to ") + std::to_string(*s.rate_hz) + " Hz: " + e.what();
     }
     seconds["resample"] += seconds_since(t0);
+  }
+
+  // Album sequencing: fades on every track (before targeting, so the loudness is measured as delivered), and on
+  // a CD delivery every track padded with silence to whole CD frames (rate / 75 frames).
+  const bool cd_frames = s.sequencing.cd_frames.value_or(s.rate_hz.value_or(jobs.empty() ? 0 : jobs[0].rate_hz) == 44100 &&
+                                                         s.bits == SampleBits::k16);
+  if (album) {
+    for (DeliveryJob& j : jobs) {
+      if (!j.error.empty()) continue;
+      const std::int64_t n = frames_of(j.premaster);
+      album::Placement fades;
+      fades.fade_in_frames = std::min<std::int64_t>(n, std::llround(s.sequencing.fade_in_s * j.rate_hz));
+      fades.fade_out_frames = std::min<std::int64_t>(n, std::llround(s.sequencing.fade_out_s * j.rate_hz));
+      if (fades.fade_in_frames > 0 || fades.fade_out_frames > 0) album::apply_track_fades(fades, j.premaster);
+      if (cd_frames && j.rate_hz % album::kCdFramesPerSecond == 0) {
+        const std::int64_t grid = j.rate_hz / album::kCdFramesPerSecond;
+        const std::int64_t padded = (n + grid - 1) / grid * grid;
+        for (auto& ch : j.premaster) ch.resize(static_cast<std::size_t>(padded), 0.0f);
+      }
+    }
   }
 
   auto guarded = [](DeliveryJob& j, auto&& body) {
@@ -306,8 +401,23 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
       write_track(*j.io, results[k].delivered, j.rate_hz, j.metadata, s);
       seconds["encode"] += seconds_since(t0);
     });
-    PlanarAudio().swap(j.premaster);
   }
+  if (s.sequencing.album_file) {
+    std::vector<DeliveryJob*> written;
+    std::vector<TrackResult> kept;
+    for (std::size_t k = 0; k < ok.size(); ++k)
+      if (ok[k]->error.empty()) {
+        written.push_back(ok[k]);
+        kept.push_back(std::move(results[k]));
+      }
+    if (!written.empty()) {
+      const auto t0 = Clock::now();
+      AlbumReport a = write_album_file(written, kept, s, cd_frames, engine, seconds);
+      seconds["album file"] += seconds_since(t0);
+      if (albums) albums->push_back(std::move(a));
+    }
+  }
+  for (DeliveryJob* j : ok) PlanarAudio().swap(j->premaster);
 }
 
 }  // namespace lathe::host

@@ -14,6 +14,7 @@
 #include "host/delivery/targeting.hpp"
 #include "host/engine/engine.hpp"
 #include "host/master.hpp"
+#include "host/profile/profile.hpp"
 #include "host/stage.hpp"
 
 namespace lathe::host {
@@ -27,6 +28,7 @@ struct DeliverySettings {
   std::optional<double> ceiling_dbtp;      // the limiter's ceiling, checked on the delivered words
   std::vector<const Stage*> post;          // the stages after the limiter (dither), run through the engine
   std::int64_t segment_frames = std::int64_t{1} << 16;  // frames written at a time
+  AlbumSequencing sequencing;              // album mode: fades, the album file, CD frames
 };
 
 struct DeliveryJob {
@@ -41,7 +43,8 @@ struct DeliveryJob {
 
 // Delivers `jobs` (one track, or the tracks of one album when `album`). Each job's report is filled in; a failing
 // track gets `error` and the others go on. Stage times are added to `seconds`.
+// In album mode with sequencing.album_file, the album file is reported in `albums`.
 void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& settings, Engine& engine,
-             std::map<std::string, double>& seconds);
+             std::map<std::string, double>& seconds, std::vector<AlbumReport>* albums = nullptr);
 
 }  // namespace lathe::host

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 #include <string>
+#include <map>
+#include <memory>
 #include <vector>
 
 #include "host/master.hpp"
@@ -39,8 +41,8 @@ class MemoryTrack final : public TrackIo {
   void rewind() override { pos_ = 0; }
   void open_output(const WriterSpec& spec, bool) override {
     spec_ = spec;
-    pcm_.assign(planar_.size(), {});
-    out_float_.assign(planar_.size(), {});
+    pcm_.assign(static_cast<std::size_t>(spec.channels), {});
+    out_float_.assign(static_cast<std::size_t>(spec.channels), {});
   }
   void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames_n) override {
     for (std::size_t c = 0; c < planar.size(); ++c) pcm_[c].insert(pcm_[c].end(), planar[c], planar[c] + frames_n);
@@ -51,6 +53,17 @@ class MemoryTrack final : public TrackIo {
   }
   void commit() override { committed_ = true; }
   void abandon() override {}
+
+  // Album exports stay in memory too, shared by the track and its siblings, by file name.
+  struct Siblings {
+    std::map<std::string, std::shared_ptr<MemoryTrack>> outputs;
+    std::map<std::string, std::string> texts;
+  };
+  std::unique_ptr<TrackIo> sibling_output(const std::string& file_name) const override;
+  void write_sidecar(const std::string& file_name, const std::string& text, bool) override {
+    siblings_->texts[file_name] = text;
+  }
+  const Siblings& siblings() const { return *siblings_; }
 
   bool committed() const { return committed_; }
   const std::vector<std::vector<std::int32_t>>& pcm() const { return pcm_; }
@@ -77,6 +90,33 @@ class MemoryTrack final : public TrackIo {
   std::vector<std::vector<std::int32_t>> pcm_;
   std::vector<std::vector<float>> out_float_;
   bool committed_ = false;
+  std::shared_ptr<Siblings> siblings_ = std::make_shared<Siblings>();
 };
+
+// A sibling writes into a MemoryTrack kept in the shared table (so tests can read it after the run).
+class MemorySiblingOutput final : public TrackIo {
+ public:
+  explicit MemorySiblingOutput(std::shared_ptr<MemoryTrack> target) : t_(std::move(target)) {}
+  std::string name() const override { return t_->name(); }
+  std::string output_name() const override { return t_->output_name(); }
+  AudioInfo open_input() override { return t_->open_input(); }
+  std::int64_t read_interleaved(float* out, std::int64_t max_frames) override { return t_->read_interleaved(out, max_frames); }
+  void rewind() override { t_->rewind(); }
+  void open_output(const WriterSpec& spec, bool overwrite) override { t_->open_output(spec, overwrite); }
+  void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) override { t_->write_pcm(planar, frames); }
+  void write_float(const std::vector<const float*>& planar, std::int64_t frames) override { t_->write_float(planar, frames); }
+  void commit() override { t_->commit(); }
+  void abandon() override { t_->abandon(); }
+
+ private:
+  std::shared_ptr<MemoryTrack> t_;
+};
+
+inline std::unique_ptr<TrackIo> MemoryTrack::sibling_output(const std::string& file_name) const {
+  auto t = std::make_shared<MemoryTrack>(file_name, std::vector<std::vector<float>>{}, rate_hz_);
+  t->siblings_ = siblings_;
+  siblings_->outputs[file_name] = t;
+  return std::make_unique<MemorySiblingOutput>(t);
+}
 
 }  // namespace lathe::host

@@ -75,6 +75,31 @@ Profile parse_profile(const std::string& text, const std::string& source) {
     t.reject_unknown_keys();
   }
 
+  top.consume("album");
+  if (const toml::node* n = root.get("album")) {
+    if (!n->is_table()) top.fail("album", "must be a table: [album]");
+    ProfileTable t(*n->as_table(), source, "album");
+    p.album.gap_s = t.number("gap_s", 0.0, 60.0, 2.0, "s");
+    p.album.fade_in_s = t.number("fade_in_s", 0.0, 60.0, 0.0, "s");
+    p.album.fade_out_s = t.number("fade_out_s", 0.0, 60.0, 0.0, "s");
+    p.album.crossfade_s = t.number("crossfade_s", 0.0, 30.0, 0.0, "s");
+    for (const char* key : {"album_file", "cd_frames"}) {
+      t.consume(key);
+      if (const toml::node* b = n->as_table()->get(key)) {
+        if (std::string(key) == "cd_frames" && b->as_string() && b->as_string()->get() == "auto") continue;
+        if (!b->as_boolean()) t.fail(key, std::string(key) == "cd_frames" ? "must be true, false or \"auto\"" : "must be true or false");
+        if (std::string(key) == "album_file")
+          p.album.album_file = b->as_boolean()->get();
+        else
+          p.album.cd_frames = b->as_boolean()->get();
+      }
+    }
+    if (p.album.crossfade_s > 0 && t.has("gap_s") && p.album.gap_s > 0)
+      t.fail("crossfade_s", "a crossfade overlaps the tracks: set gap_s = 0 (or leave it out) with it");
+    if (p.album.crossfade_s > 0) p.album.gap_s = 0.0;
+    t.reject_unknown_keys();
+  }
+
   top.consume("stage");
   std::vector<int> stage_lines;
   if (const toml::node* n = root.get("stage")) {
@@ -181,6 +206,17 @@ std::string Profile::to_toml() const {
   targets_table.insert_or_assign("max_gain_reduction_db", targets.max_gain_reduction_db);
   targets_table.insert_or_assign("album", targets.album);
   root.insert_or_assign("targets", targets_table);
+  toml::table album_table;
+  album_table.insert_or_assign("gap_s", album.gap_s);
+  album_table.insert_or_assign("fade_in_s", album.fade_in_s);
+  album_table.insert_or_assign("fade_out_s", album.fade_out_s);
+  album_table.insert_or_assign("crossfade_s", album.crossfade_s);
+  album_table.insert_or_assign("album_file", album.album_file);
+  if (album.cd_frames)
+    album_table.insert_or_assign("cd_frames", *album.cd_frames);
+  else
+    album_table.insert_or_assign("cd_frames", "auto");
+  root.insert_or_assign("album", album_table);
   toml::array stage_list;
   for (const auto& s : stages) {
     toml::table t;

@@ -33,12 +33,24 @@ struct Targets {
   bool album = false;
 };
 
+// Album sequencing (album mode only; README "Album sequencing"): fades on every track, and optionally the whole
+// album as one file with gaps or crossfades between tracks and a CUE sheet.
+struct AlbumSequencing {
+  double gap_s = 2.0;                // silence between tracks in the album file
+  double fade_in_s = 0.0;            // applied to every track (before targeting)
+  double fade_out_s = 0.0;
+  double crossfade_s = 0.0;          // album file: overlap between consecutive tracks (then no gap)
+  bool album_file = false;           // also write <album folder>.<ext> and <album folder>.cue
+  std::optional<bool> cd_frames;     // none = auto: on when delivering 44.1 kHz 16-bit
+};
+
 struct Profile {
   std::string name;
   std::string description;
   std::string source;  // "built-in" or the file's path
   Delivery delivery;
   Targets targets;
+  AlbumSequencing album;
   // The ordered chain; the last stage is always "dither" (added with its defaults when the file has none). A
   // "limiter" stage, when present, is the one before dither (one is added when [targets] asks for loudness or a
   // ceiling and the file has none).

@@ -87,6 +87,21 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
     tracks.push_back(r);
   }
   j["tracks"] = tracks;
+  if (!result.albums.empty()) {
+    json albums = json::array();
+    for (const auto& a : result.albums) {
+      json r = {{"output", a.output}, {"cue", a.cue}, {"tracks", a.tracks}, {"status", a.error.empty() ? "written" : "failed"}};
+      if (!a.error.empty()) {
+        r["error"] = a.error;
+      } else {
+        r["rate_hz"] = a.rate_hz;
+        r["frames"] = a.frames;
+        r["loudness"] = loudness_json(a.loudness);
+      }
+      albums.push_back(r);
+    }
+    j["albums"] = albums;
+  }
   return j;
 }
 

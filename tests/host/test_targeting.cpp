@@ -285,6 +285,53 @@ TEST(Targeting, AlbumKeepsRelativeLevels) {
   EXPECT_GT(*single[1].report.output_loudness.integrated_lufs, out_l(1) + 1.0);
 }
 
+// The album as one file: 16-bit 44.1 kHz (CD frames on automatically), 1.5 s gaps, a fade-out on every track.
+TEST(Targeting, AlbumFileWithGapsFadesAndCueSheet) {
+  const auto p = host::parse_profile(
+      "name = \"a\"\n[delivery]\nbits = 16\nsample_rate_hz = 44100\n[targets]\nintegrated_lufs = -14.0\n"
+      "ceiling_dbtp = -1.0\nalbum = true\n[album]\ngap_s = 1.5\nfade_out_s = 0.5\nalbum_file = true\n",
+      "a.toml");
+  const int rate = 44100;
+  std::vector<std::unique_ptr<host::TrackIo>> tracks;
+  std::vector<host::MemoryTrack*> mem;
+  const double lengths[] = {3.0, 2.5, 4.1};
+  for (int k = 0; k < 3; ++k) {
+    auto t = std::make_unique<host::MemoryTrack>("rec/" + std::to_string(k + 1),
+                                                 band_mix(2, lengths[k], rate, -6.0 - 4.0 * k, 20 + k), rate);
+    mem.push_back(t.get());
+    tracks.push_back(std::move(t));
+  }
+  auto engine = host::make_cpu_engine();
+  const auto result = host::master_tracks(tracks, p, *engine, host::MasterOptions{});
+  ASSERT_EQ(result.albums.size(), 1u);
+  const host::AlbumReport& a = result.albums[0];
+  ASSERT_TRUE(a.error.empty()) << a.error;
+  EXPECT_EQ(a.tracks, 3);
+  // Every track padded to whole CD frames, each start on a CD frame, 1.5 s gaps rounded up to frames.
+  std::int64_t expected = 0;
+  for (int k = 0; k < 3; ++k) {
+    ASSERT_TRUE(result.tracks[static_cast<std::size_t>(k)].ok);
+    const auto n = static_cast<std::int64_t>(mem[static_cast<std::size_t>(k)]->pcm()[0].size());
+    EXPECT_EQ(n % 588, 0);
+    expected += n + (k > 0 ? (std::llround(1.5 * rate) + 587) / 588 * 588 : 0);
+    // The fade-out ends in silence (dither aside: one LSB at 16 bits).
+    EXPECT_LE(std::abs(mem[static_cast<std::size_t>(k)]->pcm()[0].back()), 1 << 16);
+  }
+  EXPECT_EQ(a.frames, expected);
+  EXPECT_LE(a.loudness.true_peak_dbtp, -1.0);
+  const auto& sib = mem[0]->siblings();
+  ASSERT_EQ(sib.texts.size(), 1u);
+  const std::string& cue = sib.texts.begin()->second;
+  EXPECT_NE(cue.find("TRACK 03 AUDIO"), std::string::npos) << cue;
+  EXPECT_NE(cue.find("INDEX 00"), std::string::npos) << cue;
+  EXPECT_NE(cue.find("FILE \""), std::string::npos) << cue;
+  // In input order, whatever order the tracks left the chain in (the 2.5 s track finishes first).
+  EXPECT_LT(cue.find("TITLE \"1\""), cue.find("TITLE \"2\"")) << cue;
+  EXPECT_LT(cue.find("TITLE \"2\""), cue.find("TITLE \"3\"")) << cue;
+  ASSERT_EQ(sib.outputs.size(), 1u);
+  EXPECT_EQ(static_cast<std::int64_t>(sib.outputs.begin()->second->pcm()[0].size()), expected);
+}
+
 // ---- sample-rate conversion ----------------------------------------------------------------------------------------
 TEST(Targeting, CdProfileConvertsTo44100) {
   const auto p = host::load_profile("cd");
@@ -309,6 +356,10 @@ TEST(Targeting, AbsurdTargetsAreRefusedWithTheLine) {
   EXPECT_THROW(host::parse_profile("[[stage]]\ntype = \"limiter\"\n[[stage]]\ntype = \"gain\"\n", "x.toml"),
                host::ProfileError);
   EXPECT_THROW(host::parse_profile("[delivery]\nsample_rate_hz = 1000\n", "x.toml"), host::ProfileError);
+  EXPECT_THROW(host::parse_profile("[album]\ncrossfade_s = 2\ngap_s = 1\n", "x.toml"), host::ProfileError);
+  EXPECT_THROW(host::parse_profile("[album]\ngap_s = -1\n", "x.toml"), host::ProfileError);
+  EXPECT_THROW(host::parse_profile("[album]\nalbum_file = 2\n", "x.toml"), host::ProfileError);
+  EXPECT_THROW(host::parse_profile("[album]\ncd_frames = \"yes\"\n", "x.toml"), host::ProfileError);
 }
 
 }  // namespace
