@@ -14,6 +14,7 @@
 #include "host/dsp/resample_design.hpp"
 #include "kernels/dither.hpp"
 #include "kernels/limiter.hpp"
+#include "kernels/resample.hpp"
 #include "host/errors.hpp"
 #include "host/meter/meter.hpp"
 
@@ -284,9 +285,13 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
     try {
       const dsp::ResampleDesign& design = dsp::resample_design(j.rate_hz, *s.rate_hz);
       PlanarAudio out(j.premaster.size());
-      tbb::parallel_for(std::size_t{0}, j.premaster.size(), [&](std::size_t c) {
-        out[c] = dsp::resample_channel(design, j.premaster[c].data(), static_cast<std::int64_t>(j.premaster[c].size()));
-      });
+      std::vector<ResampleJob> rj;
+      for (std::size_t c = 0; c < j.premaster.size(); ++c) {
+        const auto n_in = static_cast<std::int64_t>(j.premaster[c].size());
+        out[c].resize(static_cast<std::size_t>(kernels::resample::output_frames(design.table(), n_in)));
+        rj.push_back(ResampleJob{&design, j.premaster[c].data(), n_in, out[c].data()});
+      }
+      engine.resample(rj);
       j.premaster = std::move(out);
       j.rate_hz = *s.rate_hz;
     } catch (const std::invalid_argument& e) {

@@ -28,22 +28,27 @@ std::string fixed(double v, int digits) {
   return buf;
 }
 
-// out = premaster * gain (float gain rounded once from double; the kernel's multiply), then the limiter.
+// out = premaster * gain (float gain rounded once from double; the kernel's multiply), then the limiter through
+// the engine; the statistics come from its gain curve.
 dsp::LimiterResult render(const PlanarAudio& premaster, int rate_hz, const std::optional<dsp::LimiterParams>& lim,
-                          double gain_db, double ceiling_offset_db, PlanarAudio& out) {
+                          double gain_db, double ceiling_offset_db, Engine& engine, PlanarAudio& out) {
   const float g = static_cast<float>(std::pow(10.0, gain_db / 20.0));
   out.resize(premaster.size());
   tbb::parallel_for(std::size_t{0}, premaster.size(), [&](std::size_t c) {
     out[c] = premaster[c];
     if (g != 1.0f) kernels::gain_apply(out[c].data(), static_cast<std::int64_t>(out[c].size()), g);
   });
-  if (!lim) return {};
+  const auto frames = static_cast<std::int64_t>(out.empty() ? 0 : out[0].size());
+  if (!lim || frames == 0) return {};
   dsp::LimiterParams p = *lim;
   p.ceiling_dbtp -= ceiling_offset_db;
+  const dsp::LimiterDesign design = dsp::limiter_design(p, rate_hz);
   std::vector<float*> ptrs;
   for (auto& ch : out) ptrs.push_back(ch.data());
-  const auto frames = static_cast<std::int64_t>(out.empty() ? 0 : out[0].size());
-  return dsp::limit_track(p, rate_hz, ptrs, frames, /*keep_gain_curve=*/false);
+  std::vector<float> gain(static_cast<std::size_t>(frames));
+  const LimitJob job{&design, ptrs.data(), static_cast<int>(ptrs.size()), frames, gain.data()};
+  engine.limit(std::span<const LimitJob>(&job, 1));
+  return dsp::gain_reduction_stats(gain, rate_hz);
 }
 
 }  // namespace
@@ -63,7 +68,7 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
   TargetOutcome o;
   auto evaluate = [&](double g, PlanarAudio& dst) {
     ++o.passes;
-    dsp::LimiterResult r = render(premaster, rate_hz, plan.limiter, g, ceiling_offset_db, dst);
+    dsp::LimiterResult r = render(premaster, rate_hz, plan.limiter, g, ceiling_offset_db, engine, dst);
     return std::make_pair(integrated_loudness(engine, dst, rate_hz), r);
   };
 

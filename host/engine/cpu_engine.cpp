@@ -5,9 +5,13 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include <algorithm>
 #include <atomic>
+#include <vector>
 
 #include "host/dsp/convolution.hpp"
+#include "host/dsp/limiter.hpp"
+#include "host/dsp/resample_design.hpp"
 #include "host/engine/engine.hpp"
 #include "kernels/convolve.hpp"
 #include "kernels/gain.hpp"
@@ -76,6 +80,24 @@ class CpuEngine final : public Engine {
 
   void meter(std::span<const meter::LoudnessJob> loudness, std::span<const meter::TruePeakJob> peaks) override {
     meter::run_meter_jobs_cpu(loudness, peaks);
+  }
+
+  void limit(std::span<const LimitJob> jobs) override {
+    for (const LimitJob& j : jobs) {
+      const dsp::LimiterResult r = dsp::limit_track(*j.design, 1, std::span<float* const>(j.channels, static_cast<std::size_t>(j.channel_count)),
+                                                    j.frames, /*keep_gain_curve=*/true);
+      if (r.gain.empty())
+        std::fill(j.gain, j.gain + j.frames, 1.0f);
+      else
+        std::copy(r.gain.begin(), r.gain.end(), j.gain);
+    }
+  }
+
+  void resample(std::span<const ResampleJob> jobs) override {
+    for (const ResampleJob& j : jobs) {
+      const std::vector<float> y = dsp::resample_channel(*j.design, j.x, j.n_in);
+      std::copy(y.begin(), y.end(), j.y);
+    }
   }
 
   void mid_side(std::span<const BlockPair> pairs, bool encode) override {

@@ -10,11 +10,14 @@
 
 #include "host/dsp/convolution.hpp"
 #include "host/dsp/fft.hpp"
+#include "host/dsp/limiter.hpp"
+#include "host/dsp/resample_design.hpp"
 #include "host/engine/engine.hpp"
 #include "host/errors.hpp"
 #include "kernels/cuda/convolve.hpp"
 #include "kernels/cuda/fft.hpp"
 #include "kernels/cuda/launch.hpp"
+#include "kernels/cuda/delivery.hpp"
 #include "kernels/cuda/meter.hpp"
 
 namespace lathe::host {
@@ -301,6 +304,88 @@ class CudaEngine final : public Engine {
     }
   }
 
+  // The limiter's phases on the device, track by track (the release is one thread per track: tracks of a batch
+  // could share its launch; a later scheduler will batch them).
+  void limit(std::span<const LimitJob> jobs) override {
+    namespace kl = kernels::limiter;
+    check_cuda(cudaSetDevice(device_), "selecting the GPU");
+    for (const LimitJob& j : jobs) {
+      const dsp::LimiterDesign& d = *j.design;
+      const std::int64_t n = j.frames;
+      if (n <= 0 || j.channel_count <= 0) continue;
+      const auto un = static_cast<std::size_t>(n);
+      const std::int64_t la = d.shape.lookahead;
+      const auto nch = static_cast<std::size_t>(j.channel_count);
+      float* d_x = lim_x_.reserve(un * nch);
+      float* d_g = lim_g_.reserve(un);
+      float* d_suf = lim_suf_.reserve(un);
+      float* d_hr = lim_hr_.reserve(un + static_cast<std::size_t>(la));
+      float* d_a = lim_a_.reserve(un);
+      float** d_ptrs = lim_ptrs_.reserve(nch);
+      kl::Interp* d_ip = lim_interp_.reserve(1);
+      std::vector<float*> ptrs(nch);
+      for (std::size_t c = 0; c < nch; ++c) {
+        ptrs[c] = d_x + c * un;
+        check_cuda(cudaMemcpyAsync(ptrs[c], j.channels[c], un * sizeof(float), cudaMemcpyHostToDevice, stream_),
+                   "copying a track to the GPU");
+      }
+      check_cuda(cudaMemcpyAsync(d_ptrs, ptrs.data(), nch * sizeof(float*), cudaMemcpyHostToDevice, stream_),
+                 "copying channel pointers to the GPU");
+      check_cuda(cudaMemcpyAsync(d_ip, d.interp, sizeof(kl::Interp), cudaMemcpyHostToDevice, stream_),
+                 "copying the interpolator to the GPU");
+      std::vector<float> group_gain(d.linked ? 0 : un);
+      std::fill(j.gain, j.gain + n, 1.0f);
+      const std::size_t groups = d.linked ? 1 : nch;
+      const int per_group = d.linked ? j.channel_count : 1;
+      for (std::size_t grp = 0; grp < groups; ++grp) {
+        float* const* d_group = d_ptrs + (d.linked ? 0 : grp);
+        check_launch(kernels::cuda::launch_limiter_detect(d_ip, d.ceiling, d_group, per_group, n, d_g, stream_),
+                     "launching the limiter's detection");
+        check_launch(kernels::cuda::launch_limiter_block_minima(d_g, d_suf, n, kl::hold_window(d.shape), stream_),
+                     "launching the limiter's block minima");
+        check_launch(kernels::cuda::launch_limiter_hold(d_g, d_suf, n, d.shape, d_hr, stream_),
+                     "launching the limiter's hold");
+        check_launch(kernels::cuda::launch_limiter_release(d.release, d_hr, n + la, stream_),
+                     "launching the limiter's release");
+        check_launch(kernels::cuda::launch_limiter_smooth_apply(d_hr, d.shape, n, d_a, d_group, per_group, stream_),
+                     "launching the limiter's smoothing");
+        float* dst = d.linked ? j.gain : group_gain.data();
+        check_cuda(cudaMemcpyAsync(dst, d_a, un * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+                   "copying the gain curve from the GPU");
+        synchronize();
+        if (!d.linked)
+          for (std::size_t i = 0; i < un; ++i) j.gain[i] = std::min(j.gain[i], group_gain[i]);
+      }
+      for (std::size_t c = 0; c < nch; ++c)
+        check_cuda(cudaMemcpyAsync(j.channels[c], ptrs[c], un * sizeof(float), cudaMemcpyDeviceToHost, stream_),
+                   "copying a limited track from the GPU");
+      synchronize();
+    }
+  }
+
+  void resample(std::span<const ResampleJob> jobs) override {
+    check_cuda(cudaSetDevice(device_), "selecting the GPU");
+    for (const ResampleJob& j : jobs) {
+      const dsp::ResampleDesign& d = *j.design;
+      kernels::resample::ResampleTable t = d.table();
+      const std::int64_t n_out = kernels::resample::output_frames(t, j.n_in);
+      if (n_out <= 0) continue;
+      float* d_coeffs = rs_coeffs_.reserve(d.coeffs.size());
+      float* d_x = rs_x_.reserve(static_cast<std::size_t>(std::max<std::int64_t>(j.n_in, 1)));
+      float* d_y = rs_y_.reserve(static_cast<std::size_t>(n_out));
+      check_cuda(cudaMemcpyAsync(d_coeffs, d.coeffs.data(), d.coeffs.size() * sizeof(float), cudaMemcpyHostToDevice,
+                                 stream_), "copying resampler taps to the GPU");
+      if (j.n_in > 0)
+        check_cuda(cudaMemcpyAsync(d_x, j.x, static_cast<std::size_t>(j.n_in) * sizeof(float), cudaMemcpyHostToDevice,
+                                   stream_), "copying a channel to the GPU");
+      t.coeffs = d_coeffs;
+      check_launch(kernels::cuda::launch_resample(t, d_x, j.n_in, d_y, n_out, stream_), "launching the resampler");
+      check_cuda(cudaMemcpyAsync(j.y, d_y, static_cast<std::size_t>(n_out) * sizeof(float), cudaMemcpyDeviceToHost,
+                                 stream_), "copying resampled samples from the GPU");
+      synchronize();
+    }
+  }
+
  private:
   struct ResidentFir {
     DeviceBuffer<kernels::Complex> spectra;
@@ -407,6 +492,10 @@ class CudaEngine final : public Engine {
   DeviceBuffer<unsigned long long> clipped_;
   DeviceBuffer<float> params_;
   DeviceBuffer<std::byte> meter_arena_;
+  DeviceBuffer<float> lim_x_, lim_g_, lim_suf_, lim_hr_, lim_a_;
+  DeviceBuffer<float*> lim_ptrs_;
+  DeviceBuffer<kernels::limiter::Interp> lim_interp_;
+  DeviceBuffer<float> rs_coeffs_, rs_x_, rs_y_;
   std::vector<std::byte> meter_staging_;
   DeviceBuffer<std::uint32_t> pairs_;
   DeviceBuffer<kernels::cuda::ConvBlock> conv_blocks_;

@@ -18,6 +18,8 @@ namespace lathe::host {
 
 namespace dsp {
 struct PartitionedFir;
+struct LimiterDesign;
+struct ResampleDesign;
 }
 
 // One block's part in a convolution: its filter (null: the block is left as it is) and its stream's state
@@ -35,6 +37,24 @@ struct ConvolveJob {
 struct BlockPair {
   std::uint32_t first;
   std::uint32_t second;
+};
+
+// The true-peak limiter over one whole track in host memory (host/dsp/limiter.hpp, kernels/limiter.hpp), in
+// place; `gain` (frames floats) receives the gain applied per frame (unlinked: the smallest over the channels).
+struct LimitJob {
+  const dsp::LimiterDesign* design = nullptr;
+  float* const* channels = nullptr;
+  int channel_count = 0;
+  std::int64_t frames = 0;
+  float* gain = nullptr;
+};
+
+// One channel's sample-rate conversion (kernels/resample.hpp): all output_frames(n_in) outputs into `y`.
+struct ResampleJob {
+  const dsp::ResampleDesign* design = nullptr;
+  const float* x = nullptr;
+  std::int64_t n_in = 0;
+  float* y = nullptr;
 };
 
 class Engine {
@@ -67,6 +87,10 @@ class Engine {
   // the loaded batch: recurrences one job per channel (or stereo pair), true peak cut into ranges. Returns when
   // the jobs' states and bins (host memory) are updated. See host/meter/meter_jobs.hpp.
   virtual void meter(std::span<const meter::LoudnessJob> loudness, std::span<const meter::TruePeakJob> peaks) = 0;
+
+  // Whole-track operations of the delivery pass (host memory in and out; they return when done).
+  virtual void limit(std::span<const LimitJob> jobs) = 0;
+  virtual void resample(std::span<const ResampleJob> jobs) = 0;
 };
 
 enum class EngineChoice { kAuto, kCpu, kGpu };
