@@ -27,3 +27,9 @@ fi
 if [ -x "$build/bench/lathe_bench_fft" ]; then "$build/bench/lathe_bench_fft"; fi
 if [ -x "$build/bench/lathe_bench_convolve" ]; then "$build/bench/lathe_bench_convolve"; fi
 if [ -x "$build/bench/lathe_bench_analyze" ]; then "$build/bench/lathe_bench_analyze"; fi
+# Loudness normalisation against ffmpeg's loudnorm (one core each; integrated error and true peak by libebur128).
+if command -v ffmpeg >/dev/null; then
+  "$(dirname "$0")/bench_loudnorm.sh" "$build"
+else
+  echo "ffmpeg not installed: apt-get install ffmpeg for the loudnorm baseline (bench/bench_loudnorm.sh)"
+fi
