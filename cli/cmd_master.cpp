@@ -79,11 +79,12 @@ void print_row(const TrackReport& r) {
   const bool in = r.rate_hz > 0, out = r.ok;
   char line[512];
   const bool delivered = out && r.delivery.whole_track;
-  std::snprintf(line, sizeof line, "%-7s %7s %3s %9s %7s %7s %7s %7s %6s %5s %7s  ", r.ok ? "written" : "FAILED",
+  std::snprintf(line, sizeof line, "%-7s %7s %3s %9s %7s %7s %7s %5s %7s %6s %5s %7s  ", r.ok ? "written" : "FAILED",
                 in ? std::to_string(r.rate_hz).c_str() : "-", r.channels ? std::to_string(r.channels).c_str() : "-",
                 in ? format_time(r.duration_s).c_str() : "-", in ? peak.c_str() : "-",
                 in ? lufs(r.input_loudness.integrated_lufs).c_str() : "-",
                 out ? lufs(r.output_loudness.integrated_lufs).c_str() : "-",
+                out && r.output_loudness.lra_lu ? fixed(*r.output_loudness.lra_lu, 1).c_str() : "-",
                 out ? db(r.output_loudness.true_peak_dbtp).c_str() : "-",
                 delivered ? fixed(r.delivery.gain_db, 1).c_str() : "-",
                 delivered && r.delivery.limited ? fixed(r.delivery.max_gain_reduction_db, 1).c_str() : "-",
@@ -145,7 +146,7 @@ int run_master(const MasterArgs& a) {
     std::cout << "lathe " LATHE_VERSION ": " << tracks.size() << " track(s), profile '" << profile.name << "' ("
               << profile.source << "), " << to_string(format) << " " << to_string(bits) << "-bit, engine "
               << engine->description() << "\n";
-    std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout dBTPout  gain    GR clipped  track\n";
+    std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout   LRA dBTPout  gain    GR clipped  track\n";
   }
   const MasterResult result = master_tracks(tracks, profile, *engine, options, [&](const TrackReport& r) {
     if (!a.quiet) print_row(r);

@@ -491,9 +491,9 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     active = std::move(still);
   }
 
-  result.stage_seconds["analysis"] = t_analysis;
-  result.stage_seconds["decode"] = t_decode;
-  result.stage_seconds["encode"] = t_encode;
+  result.stage_seconds["analysis"] += t_analysis;
+  result.stage_seconds["decode"] += t_decode;
+  result.stage_seconds["encode"] += t_encode;
   result.wall_seconds = seconds_since(t_start);
   return result;
 }

@@ -163,8 +163,10 @@ TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t 
     r.limited = std::move(limited);
     if (!s.ceiling_dbtp || !s.plan.limiter) return r;
     // The judge: the larger of lathe's meter and the 16x detector (the meter's x4 can read a little low).
+    t0 = Clock::now();
     const double over = std::max(r.delivered.measured.true_peak_dbtp - *s.ceiling_dbtp,
                                  over_ceiling_db(r.delivered.floats, *s.ceiling_dbtp));
+    seconds["verify"] += seconds_since(t0);
     if (!(over > 0.0) || attempt == 4) {
       if (over > 0.0)
         throw Error("the delivered true peak stays " + fixed(over, 3) + " dB above the ceiling after " +
@@ -357,7 +359,7 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
   auto album_loudness = [&](const std::vector<const PlanarAudio*>& audio) {
     std::vector<meter::TrackReport> reports;
     for (std::size_t k = 0; k < audio.size(); ++k) {
-      meter::TrackMeter m(ok[k]->rate_hz, static_cast<int>(audio[k]->size()));
+      meter::TrackMeter m(ok[k]->rate_hz, static_cast<int>(audio[k]->size()), /*loudness_only=*/true);
       std::vector<const float*> ptrs;
       for (const auto& ch : *audio[k]) ptrs.push_back(ch.data());
       const meter::SegmentInput in{&m, ptrs, frames_of(*audio[k])};
@@ -418,7 +420,7 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
     if (!written.empty()) {
       const auto t0 = Clock::now();
       AlbumReport a = write_album_file(written, kept, s, cd_frames, engine, seconds);
-      seconds["album file"] += seconds_since(t0);
+      seconds["album-file"] += seconds_since(t0);
       if (albums) albums->push_back(std::move(a));
     }
   }

@@ -55,7 +55,7 @@ dsp::LimiterResult render(const PlanarAudio& premaster, int rate_hz, const std::
 
 std::optional<double> integrated_loudness(Engine& engine, const PlanarAudio& audio, int rate_hz) {
   if (audio.empty() || audio[0].empty()) return std::nullopt;
-  meter::TrackMeter m(rate_hz, static_cast<int>(audio.size()));
+  meter::TrackMeter m(rate_hz, static_cast<int>(audio.size()), /*loudness_only=*/true);
   std::vector<const float*> ptrs;
   for (const auto& ch : audio) ptrs.push_back(ch.data());
   const meter::SegmentInput in{&m, ptrs, static_cast<std::int64_t>(audio[0].size())};

@@ -20,7 +20,10 @@
 //    falls short (rates below 11025 Hz: 8000 Hz gets x16). The peak between two oversampled points is refined by
 //    a parabola (kernels/limiter.hpp refine_peak), which takes x4's worst grid error on a 20 kHz crest at 44.1 kHz
 //    from 0.56 dB to 0.03 dB.
-//  - Detection ceiling: the requested ceiling lowered by kLimiterMarginDb = 0.05 dB. Measured on band-limited
+//  - Detection ceiling: the requested ceiling lowered by kLimiterMarginDb = 0.15 dB. It was 0.05 dB, which the
+//    measurements below justify for the 16x reference and lathe's meter; libebur128 1.2.6, the independent meter
+//    the delivery promise also names, reads content near 20 kHz up to 0.14 dB high (bench/RESULTS.md, loudnorm
+//    entry of 2026-12-02), so the margin covers its reading too. Measured at 0.05 dB on band-limited
 //    music-like material (tests NoOversOnMusic, 44.1/48/96 kHz, +6/+12 dB into the limiter), with no margin the
 //    output's true peak under a 16x reference reaches ceiling + 0.006 dB (x4), + 0.001 dB (x8), + 0.000 dB
 //    (x16): 0.01 dB would do for the reference. lathe's own meter (32-tap x4 interpolator, which the caller uses
@@ -42,7 +45,7 @@
 namespace lathe::host::dsp {
 
 inline constexpr std::int64_t kLimiterChunk = 16384;   // frames per task of the parallel phases
-inline constexpr double kLimiterMarginDb = 0.05;      // detection ceiling = requested ceiling - this
+inline constexpr double kLimiterMarginDb = 0.15;      // detection ceiling = requested ceiling - this
 inline constexpr int kLimiterTaps = 64;                // interpolator taps per phase
 inline constexpr double kLimiterKaiserBeta = 7.0;
 inline constexpr double kLimiterMinRateForFactor = 176400.0;  // auto oversampling: rate * factor >= this

@@ -1,6 +1,7 @@
 // The CPU engine: oneTBB loops over the kernels of kernels/, one task per fixed chunk of a block. The chunk
 // split never changes a result (elementwise kernels; integer counters), so TBB's scheduling is free.
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/info.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -34,7 +35,10 @@ class CpuEngine final : public Engine {
  public:
   std::string kind() const override { return "cpu"; }
   std::string description() const override {
-    return "cpu (oneTBB, " + std::to_string(tbb::this_task_arena::max_concurrency()) + " threads)";
+    // --threads limits TBB through a global_control, which max_concurrency() does not see.
+    const auto limit = tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+    const auto threads = std::min<std::size_t>(limit, static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
+    return "cpu (oneTBB, " + std::to_string(threads) + " threads)";
   }
 
   void load(BlockBatch& batch) override {

@@ -384,13 +384,14 @@ struct TrackMeter::Impl {
   std::vector<double> cross_bins;         // stereo: per-bin sum of K(L)*K(R)
   std::vector<std::vector<float>> scratch;  // sanitised copies, per channel
   std::int64_t pending = 0;               // frames of the segment prepared and not yet completed
+  bool loudness_only = false;             // no true-peak jobs
   bool stereo() const { return channels == 2; }
   void prepare(std::span<const float* const> planar, std::int64_t n, std::vector<LoudnessJob>& loud,
                std::vector<TruePeakJob>& peaks);
   void complete();
 };
 
-TrackMeter::TrackMeter(int rate_hz, int channels) : impl_(std::make_unique<Impl>()) {
+TrackMeter::TrackMeter(int rate_hz, int channels, bool loudness_only) : impl_(std::make_unique<Impl>()) {
   if (rate_hz < 100 || rate_hz > 10'000'000)
     throw std::invalid_argument("TrackMeter: sample rate out of range: " + std::to_string(rate_hz));
   if (channels < 1 || channels > 1024)
@@ -398,6 +399,7 @@ TrackMeter::TrackMeter(int rate_hz, int channels) : impl_(std::make_unique<Impl>
   auto& m = *impl_;
   m.rate = rate_hz;
   m.channels = channels;
+  m.loudness_only = loudness_only;
   m.kw = design_kweighting(rate_hz);
   m.tp = design_true_peak(rate_hz);
   m.weights = channel_weights(channels);
@@ -501,7 +503,8 @@ void TrackMeter::Impl::prepare(std::span<const float* const> planar, std::int64_
       loud.push_back(j);
     }
   }
-  for (std::size_t c = 0; c < nch; ++c) peaks.push_back(TruePeakJob{&tps[c], &tp, src[c], n});
+  if (!loudness_only)
+    for (std::size_t c = 0; c < nch; ++c) peaks.push_back(TruePeakJob{&tps[c], &tp, src[c], n});
   pending = n;
 }
 

@@ -66,7 +66,9 @@ struct TrackReport {
 
 class TrackMeter {
  public:
-  TrackMeter(int rate_hz, int channels);
+  // `loudness_only`: skip the true-peak interpolation (its report fields stay at the sample peak); for callers
+  // that only need loudness, such as the gain search of loudness targeting.
+  TrackMeter(int rate_hz, int channels, bool loudness_only = false);
   ~TrackMeter();
   TrackMeter(TrackMeter&&) noexcept;
   TrackMeter& operator=(TrackMeter&&) noexcept;
