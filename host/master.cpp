@@ -237,6 +237,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     for (std::size_t i = post_from; i < profile.stages.size(); ++i) delivery.post.push_back(profile.stages[i].get());
   }
   const bool album = whole && (options.album || profile.targets.album);
+  // The delivery pass runs on its own engine of the same kind (see Engine::make_companion).
+  std::unique_ptr<Engine> delivery_engine = whole ? engine.make_companion() : nullptr;
   // Album mode: the tracks of one input folder are delivered together once all of them have left the chain.
   auto album_of = [&](std::size_t i) {
     return album ? std::filesystem::path(tracks[i]->name()).parent_path().string() : std::to_string(i);
@@ -278,7 +280,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     }
     jobs = std::move(sorted_jobs);
     idx = std::move(sorted_idx);
-    if (!jobs.empty()) deliver(jobs, album, delivery, engine, result.stage_seconds, &result.albums);
+    if (!jobs.empty()) deliver(jobs, album, delivery, *delivery_engine, result.stage_seconds, &result.albums);
     for (std::size_t k = 0; k < jobs.size(); ++k) finish(idx[k], jobs[k].error);
     album_ready.erase(key);
     album_index.erase(key);

@@ -41,6 +41,8 @@ class CpuEngine final : public Engine {
     return "cpu (oneTBB, " + std::to_string(threads) + " threads)";
   }
 
+  std::unique_ptr<Engine> make_companion() const override { return std::make_unique<CpuEngine>(); }
+
   void load(BlockBatch& batch) override {
     batch_ = &batch;
     map_.build(batch.blocks);

@@ -74,6 +74,8 @@ class CudaEngine final : public Engine {
     return "gpu (" + name_ + ", device " + std::to_string(device_) + ", CUDA " LATHE_CUDA_VERSION ")";
   }
 
+  std::unique_ptr<Engine> make_companion() const override { return std::make_unique<CudaEngine>(device_); }
+
   void load(BlockBatch& batch) override {
     check_cuda(cudaSetDevice(device_), "selecting the GPU");
     block_count_ = static_cast<std::int64_t>(batch.blocks.size());

@@ -64,6 +64,10 @@ class Engine {
   virtual std::string kind() const = 0;
   // Human description: "cpu (oneTBB, 2 threads)", "gpu (NVIDIA H100 80GB HBM3, CUDA 13.0)".
   virtual std::string description() const = 0;
+  // A second engine of the same kind on the same device, with its own buffers and resident state: the delivery
+  // pass runs its one-track batches on it, so that they never disturb the streamed chain's batches (a device
+  // engine forgets convolution states that sit out two of its batches).
+  virtual std::unique_ptr<Engine> make_companion() const = 0;
 
   // Makes the batch's samples and blocks resident for the operations that follow.
   virtual void load(BlockBatch& batch) = 0;
