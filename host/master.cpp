@@ -96,15 +96,6 @@ struct Analysis {
   LoudnessSummary loudness;
 };
 
-LoudnessSummary summarise(const meter::TrackReport& m) {
-  LoudnessSummary s;
-  s.integrated_lufs = m.integrated_lufs;
-  s.lra_lu = m.lra_lu;
-  s.short_term_max_lufs = m.short_term_max_lufs;
-  s.true_peak_dbtp = m.true_peak_dbtp;
-  s.sample_peak_dbfs = m.sample_peak_dbfs;
-  return s;
-}
 
 std::string hex64(std::uint64_t v) {
   char buf[17];
@@ -178,6 +169,16 @@ struct Active {
 }  // namespace
 
 std::unique_ptr<TrackIo> make_file_track(const Job& job) { return std::make_unique<FileTrack>(job); }
+
+LoudnessSummary summarise(const meter::TrackReport& m) {
+  LoudnessSummary s;
+  s.integrated_lufs = m.integrated_lufs;
+  s.lra_lu = m.lra_lu;
+  s.short_term_max_lufs = m.short_term_max_lufs;
+  s.true_peak_dbtp = m.true_peak_dbtp;
+  s.sample_peak_dbfs = m.sample_peak_dbfs;
+  return s;
+}
 
 int MasterResult::failed() const {
   return static_cast<int>(std::count_if(tracks.begin(), tracks.end(), [](const TrackReport& t) { return !t.ok; }));

@@ -92,6 +92,12 @@ struct DeliveryReport {
   int passes = 0;                      // limiter + meter passes of the gain search
 };
 
+namespace meter {
+struct TrackReport;
+}
+// The summary of a meter report kept per track.
+LoudnessSummary summarise(const meter::TrackReport& m);
+
 struct TrackReport {
   std::string input;
   std::string output;

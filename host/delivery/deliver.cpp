@@ -130,16 +130,6 @@ double over_ceiling_db(const PlanarAudio& audio, double ceiling_db) {
   return -20.0 * std::log10(static_cast<double>(least));  // peak = ceiling / g
 }
 
-LoudnessSummary summary_of(const meter::TrackReport& m) {
-  LoudnessSummary s;
-  s.integrated_lufs = m.integrated_lufs;
-  s.lra_lu = m.lra_lu;
-  s.short_term_max_lufs = m.short_term_max_lufs;
-  s.true_peak_dbtp = m.true_peak_dbtp;
-  s.sample_peak_dbfs = m.sample_peak_dbfs;
-  return s;
-}
-
 // Target, limit, finish and check one track at `gain` (album) or with its own search; lowers the ceiling and
 // goes again while the delivered true peak is above it (at most 4 corrections).
 struct TrackResult {
@@ -194,7 +184,7 @@ void fill_report(TrackReport& rep, const TrackResult& r, int rate_hz, const Deli
   d.not_reached = r.outcome.not_reached;
   d.ceiling_correction_db = r.correction_db;
   d.passes = r.outcome.passes;
-  rep.output_loudness = summary_of(r.delivered.measured);
+  rep.output_loudness = summarise(r.delivered.measured);
   rep.clipped_samples += r.delivered.clipped;
   // The delivered loudness is the judge: dither can move a track that sat at the edge of the tolerance.
   if (s.plan.integrated_lufs && d.target_reached) {
@@ -267,7 +257,7 @@ AlbumReport write_album_file(const std::vector<DeliveryJob*>& ok, const std::vec
     }
     a.cue = (std::filesystem::path(a.output).parent_path() / cue_name).string();
     a.frames = r.delivered.measured.frames;
-    a.loudness = summary_of(r.delivered.measured);
+    a.loudness = summarise(r.delivered.measured);
   } catch (const Error& e) {
     a.error = e.message();
   } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "host/dsp/fft_double.hpp"
+#include "host/dsp/kaiser.hpp"
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
 
@@ -236,17 +237,6 @@ constexpr double kKaiserBeta = 8.0;
 constexpr double kTolDb = 0.05;
 constexpr double kFloorLinear = 1e-3;  // -60 dB
 constexpr double kFloorAbsTol = 1e-4;  // -80 dB
-
-double bessel_i0(double x) {
-  const double y = 0.25 * x * x;
-  double sum = 1.0, term = 1.0;
-  for (int k = 1; k < 1000; ++k) {
-    term *= y / (static_cast<double>(k) * static_cast<double>(k));
-    sum += term;
-    if (term < sum * 1e-17) break;
-  }
-  return sum;
-}
 
 // The narrowest feature of the curve in Hz (a bell's bandwidth, a shelf's or a filter's corner, the tilt's
 // corner at 20 Hz). No FIR shorter than about rate / width can resolve it, so the search for a length starts

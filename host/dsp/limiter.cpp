@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/dsp/kaiser.hpp"
 #include "host/util/cpu_features.hpp"
 
 namespace lathe::host::dsp {
@@ -27,17 +28,6 @@ std::string num(double v) {
   std::ostringstream s;
   s << v;
   return s.str();
-}
-
-double bessel_i0(double x) {
-  double sum = 1.0, term = 1.0;
-  for (int k = 1; k < 500; ++k) {
-    const double h = x / (2.0 * k);
-    term *= h * h;
-    sum += term;
-    if (term < 1e-17 * sum) break;
-  }
-  return sum;
 }
 
 // Phase p of `factor`: c[m] multiplies x[k - T/2 + m] for the value at (k - 1) + p / factor, i.e. at offset

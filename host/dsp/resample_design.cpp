@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "host/dsp/kaiser.hpp"
+
 namespace lathe::host::dsp {
 namespace {
 
@@ -28,19 +30,6 @@ void check_rate(int rate_hz, const char* which, int rate_in, int rate_out) {
                                 std::to_string(rate_hz) + " Hz is out of range; supported rates are " +
                                 std::to_string(kResampleMinRateHz) + " to " + std::to_string(kResampleMaxRateHz) +
                                 " Hz");
-}
-
-// Modified Bessel function of the first kind, order 0: sum_k ((x/2)^k / k!)^2, to double precision.
-double bessel_i0(double x) {
-  const double q = 0.25 * x * x;
-  double term = 1.0;
-  double sum = 1.0;
-  for (int k = 1; k < 500; ++k) {
-    term *= q / (static_cast<double>(k) * static_cast<double>(k));
-    sum += term;
-    if (term < 1e-18 * sum) break;
-  }
-  return sum;
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "host/dsp/kaiser.hpp"
 #include "host/engine/engine.hpp"
 #include "host/meter/meter_jobs.hpp"
 #include "host/util/cpu_features.hpp"
@@ -59,17 +60,6 @@ km::KWeightCoeffs design_kweighting(int rate_hz) {
   return k;
 }
 
-double bessel_i0(double x) {
-  double sum = 1.0, term = 1.0;
-  for (int k = 1; k < 500; ++k) {
-    const double h = x / (2.0 * k);
-    term *= h * h;
-    sum += term;
-    if (term < 1e-17 * sum) break;
-  }
-  return sum;
-}
-
 // True-peak interpolator: a Kaiser-windowed sinc (beta 3, 32 taps per phase, cutoff at the input Nyquist
 // frequency, so phase 0 is the sample itself), each phase normalised to unit DC gain, designed in double and
 // rounded to float once.
@@ -84,14 +74,14 @@ km::TruePeakCoeffs design_true_peak(int rate_hz) {
   tc.factor = oversampling_for(rate_hz);
   tc.taps = kTpTaps;
   const double half = kTpTaps / 2.0;
-  const double i0b = bessel_i0(kTpBeta);
+  const double i0b = dsp::bessel_i0(kTpBeta);
   for (int p = 1; p < tc.factor; ++p) {
     double c[kTpTaps];
     double sum = 0.0;
     for (int k = 0; k < kTpTaps; ++k) {
       const double tau = static_cast<double>(p) / tc.factor - half + k;  // offset of x[i-k] from the point
       const double u = tau / half;
-      const double w = std::abs(u) >= 1.0 ? 0.0 : bessel_i0(kTpBeta * std::sqrt(1.0 - u * u)) / i0b;
+      const double w = std::abs(u) >= 1.0 ? 0.0 : dsp::bessel_i0(kTpBeta * std::sqrt(1.0 - u * u)) / i0b;
       const double s = std::sin(kPi * kTpCutoff * tau) / (kPi * tau);
       c[k] = s * w;
       sum += c[k];
