@@ -155,11 +155,14 @@ double ebur128_true_peak_db(const Planar& p, int rate) {
 }
 
 // ---- every delivery profile -------------------------------------------------------------------------------------
-TEST(Targeting, EveryDeliveryProfileHitsItsTargetWithoutOvers) {
+class TargetingAtRate : public testing::TestWithParam<int> {};
+
+TEST_P(TargetingAtRate, EveryDeliveryProfileHitsItsTargetWithoutOvers) {
   const char* profiles[] = {"streaming", "apple-music", "youtube", "amazon-music", "tidal",
                             "deezer",    "ebu-r128",    "atsc-a85", "cd",          "hi-res"};
   double worst_err = 0, worst_ref_margin = -100, worst_ebu_margin = -100;
-  for (int rate : {44100, 48000, 96000}) {
+  const int rate = GetParam();
+  {
     for (const char* name : profiles) {
       const host::Profile profile = host::load_profile(name);
       // Three mixes: hot (peaks near full scale: turned down), quiet (needs gain and limiting), and mono.
@@ -193,9 +196,12 @@ TEST(Targeting, EveryDeliveryProfileHitsItsTargetWithoutOvers) {
       }
     }
   }
-  std::printf("[targeting] worst |I - target| %.4f LU; worst true peak - ceiling: 16x reference %+.4f dB, "
-              "libebur128 %+.4f dB\n", worst_err, worst_ref_margin, worst_ebu_margin);
+  std::printf("[targeting] %d Hz: worst |I - target| %.4f LU; worst true peak - ceiling: 16x reference %+.4f dB, "
+              "libebur128 %+.4f dB\n", rate, worst_err, worst_ref_margin, worst_ebu_margin);
 }
+
+INSTANTIATE_TEST_SUITE_P(Rates, TargetingAtRate, testing::Values(44100, 48000, 96000),
+                         [](const testing::TestParamInfo<int>& param) { return std::to_string(param.param) + "Hz"; });
 
 // ---- caps, silence, short tracks ---------------------------------------------------------------------------------
 host::Profile profile_from(const std::string& targets, const std::string& delivery = "bits = 24") {
