@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "host/album/sequence.hpp"
+#include "host/dsp/true_peak_check.hpp"
 #include "host/dsp/limiter.hpp"
 #include "host/dsp/resample_design.hpp"
 #include "kernels/dither.hpp"
@@ -108,28 +109,6 @@ void write_track(TrackIo& io, const Delivered& d, int rate_hz, const Metadata& m
   io.commit();
 }
 
-// The delivered true peak as the limiter's own detector sees it at 8 times the rate (64-tap interpolator and
-// a parabolic refinement between grid points: within 0.001 dB of a 16x reference on band-limited material, finer
-// than the meter's x4 / x2 / x1; x16 costs twice as much for no measurable gain). Returns how far the peak is above `ceiling_db` (<= 0: none). Frames whose
-// neighbourhood cannot reach the ceiling are skipped by the detector, so a track well below it costs little.
-double over_ceiling_db(const PlanarAudio& audio, double ceiling_db) {
-  const std::int64_t frames = frames_of(audio);
-  if (frames == 0) return -std::numeric_limits<double>::infinity();
-  const kernels::limiter::Interp& ip = dsp::limiter_interp(8);
-  const float ceiling = static_cast<float>(std::pow(10.0, ceiling_db / 20.0));
-  std::vector<const float*> ch;
-  for (const auto& c : audio) ch.push_back(c.data());
-  std::vector<float> g(static_cast<std::size_t>(frames));
-  const std::int64_t chunks = (frames + dsp::kLimiterChunk - 1) / dsp::kLimiterChunk;
-  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t k) {
-    const std::int64_t b = k * dsp::kLimiterChunk, e = std::min(frames, b + dsp::kLimiterChunk);
-    dsp::limiter_detect(ip, ceiling, ch, frames, b, e, g.data());
-  });
-  const float least = *std::min_element(g.begin(), g.end());
-  if (!(least < 1.0f)) return -std::numeric_limits<double>::infinity();
-  return -20.0 * std::log10(static_cast<double>(least));  // peak = ceiling / g
-}
-
 // Target, limit, finish and check one track at `gain` (album) or with its own search; lowers the ceiling and
 // goes again while the delivered true peak is above it (at most 4 corrections).
 struct TrackResult {
@@ -155,7 +134,7 @@ TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t 
     // The judge: the larger of lathe's meter and the 8x detector (the meter's x4 can read a little low).
     t0 = Clock::now();
     const double over = std::max(r.delivered.measured.true_peak_dbtp - *s.ceiling_dbtp,
-                                 over_ceiling_db(r.delivered.floats, *s.ceiling_dbtp));
+                                 dsp::over_ceiling_db(r.delivered.floats, *s.ceiling_dbtp));
     seconds["verify"] += seconds_since(t0);
     if (!(over > 0.0) || attempt == 4) {
       if (over > 0.0)
