@@ -192,6 +192,38 @@ TEST(CliMaster, FolderIsMasteredWithItsStructureMirrored) {
   EXPECT_TRUE(Contains(r.output, "3 written, 0 failed"));
 }
 
+// Album mode end to end: one gain for the folder, the album file and its CUE sheet beside the tracks, both in
+// the report; --album without a loudness target is a usage error.
+TEST(CliMaster, AlbumModeWritesTheAlbumFileAndCueSheet) {
+  TempDir dir;
+  make_wav(dir / "in/My Album/01.wav", 2.0, 1);
+  make_wav(dir / "in/My Album/02.wav", 1.5, 2);
+  const fs::path profile = dir / "alb.toml";
+  std::ofstream(profile) << "name = \"alb\"\n[targets]\nintegrated_lufs = -16.0\nceiling_dbtp = -1.0\n"
+                            "[album]\ngap_s = 1.0\nalbum_file = true\n";
+  const fs::path report = dir / "r.json";
+  const RunResult r = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "out") + " --album --profile " +
+                                q(profile) + " --report " + q(report));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"My Album/01.wav", "My Album/02.wav",
+                                                                "My Album/My Album.cue", "My Album/My Album.wav"}));
+  const std::string cue = bytes_of(dir / "out/My Album/My Album.cue");
+  EXPECT_TRUE(Contains(cue, "FILE \"My Album.wav\" WAVE"));
+  EXPECT_TRUE(Contains(cue, "TRACK 02 AUDIO"));
+  const ReadBack album = read_audio(dir / "out/My Album/My Album.wav");
+  EXPECT_EQ(album.planar[0].size(), static_cast<std::size_t>(4.5 * kRate));  // 2 s + 1 s gap + 1.5 s
+  const nlohmann::json j = nlohmann::json::parse(bytes_of(report));
+  ASSERT_EQ(j.at("albums").size(), 1u);
+  EXPECT_EQ(j.at("albums")[0].at("status"), "written");
+  EXPECT_EQ(j.at("tracks")[0].at("delivery").at("gain_db"), j.at("tracks")[1].at("delivery").at("gain_db"));
+  EXPECT_TRUE(j.at("tracks")[0].at("delivery").at("album").get<bool>());
+  EXPECT_TRUE(Contains(r.output, "album   2 track(s)"));
+
+  const RunResult plain = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "out2") + " --album --profile transparent");
+  EXPECT_EQ(plain.exit_code, 2) << plain.output;
+  EXPECT_TRUE(Contains(plain.output, "--album needs a profile with a loudness target"));
+}
+
 TEST(CliMaster, SeveralFilesGoSideBySideIntoOutdir) {
   TempDir dir;
   make_wav(dir / "x/one.wav", 0.1, 4);
