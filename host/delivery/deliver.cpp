@@ -185,6 +185,11 @@ AlbumReport write_album_file(const std::vector<DeliveryJob*>& ok, const std::vec
   const DeliveryJob& first = *ok.front();
   std::string folder = std::filesystem::path(first.io->output_name()).parent_path().filename().string();
   if (folder.empty() || folder == "." || folder == "..") folder = "album";
+  // Never the name of one of the album's own tracks (a track called like its folder): that output must stay.
+  for (const DeliveryJob* j : ok) {
+    const std::string stem = std::filesystem::path(j->io->output_name()).stem().string();
+    if (stem == folder) folder += " (album)";
+  }
   const std::string file = folder + "." + to_string(s.format);
   const std::string cue_name = folder + ".cue";
   a.tracks = static_cast<int>(ok.size());

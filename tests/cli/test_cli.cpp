@@ -219,6 +219,16 @@ TEST(CliMaster, AlbumModeWritesTheAlbumFileAndCueSheet) {
   EXPECT_TRUE(j.at("tracks")[0].at("delivery").at("album").get<bool>());
   EXPECT_TRUE(Contains(r.output, "album   2 track(s)"));
 
+  // A track named like its folder keeps its output; the album file takes another name.
+  make_wav(dir / "in2/Live/Live.wav", 1.0, 3);
+  make_wav(dir / "in2/Live/encore.wav", 1.0, 4);
+  const RunResult same = run_lathe("master " + q(dir / "in2") + " -o " + q(dir / "out3") + " --album --profile " +
+                                   q(profile) + " --overwrite");
+  ASSERT_EQ(same.exit_code, 0) << same.output;
+  EXPECT_EQ(files_under(dir / "out3"), (std::vector<std::string>{"Live/Live (album).cue", "Live/Live (album).wav",
+                                                                 "Live/Live.wav", "Live/encore.wav"}));
+  EXPECT_EQ(read_audio(dir / "out3/Live/Live.wav").planar[0].size(), static_cast<std::size_t>(kRate));
+
   const RunResult plain = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "out2") + " --album --profile transparent");
   EXPECT_EQ(plain.exit_code, 2) << plain.output;
   EXPECT_TRUE(Contains(plain.output, "--album needs a profile with a loudness target"));
