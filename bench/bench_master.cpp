@@ -66,7 +66,7 @@ int main(int argc, char** argv) {
   int tracks = 32;
   double seconds = 30;
   int rate_hz = 44100;
-  std::string profile_name = "default";
+  std::string profile_name = "transparent";
   bool files = false;
   std::string keep;
   CLI::App app{"lathe_bench: times mastering a generated batch on every engine this machine has"};
