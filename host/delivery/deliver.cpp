@@ -131,10 +131,11 @@ TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t 
     seconds["dither"] += seconds_since(t0);
     r.limited = std::move(limited);
     if (!s.ceiling_dbtp || !s.plan.limiter) return r;
-    // The judge: the larger of lathe's meter and the 8x detector (the meter's x4 can read a little low).
+    // The judge: the larger of lathe's meter and the check's readings (the 8x detector, a long interpolator near
+    // the ceiling, and the common meters' interpolators).
     t0 = Clock::now();
     const double over = std::max(r.delivered.measured.true_peak_dbtp - *s.ceiling_dbtp,
-                                 dsp::over_ceiling_db(r.delivered.floats, *s.ceiling_dbtp));
+                                 dsp::over_ceiling_db(r.delivered.floats, rate_hz, *s.ceiling_dbtp));
     seconds["verify"] += seconds_since(t0);
     if (!(over > 0.0) || attempt == 4) {
       if (over > 0.0)

@@ -64,43 +64,134 @@ double long_interval_peak_impl(const LongInterp& li, const float* x, std::int64_
   return peak;
 }
 
+// The short interpolators of common loudness meters, whose readings platforms see. On content in the last few
+// percent below the Nyquist frequency they let images through and read above the true peak (bench/RESULTS.md:
+// up to 0.25 dB on clipped and full-band material); the check holds a delivered track under the ceiling by their
+// readings too. Each is a set of phases; phase p of point set k is sum_t c[t] * x[k + first + t] and every point
+// of set k lies between x[k-1] and x[k].
+struct MeterInterp {
+  int first = 0;                              // offset of the first tap from k
+  std::vector<std::vector<double>> phases;    // taps per phase
+};
+
+// ITU-R BS.1770-4 Annex 2: x4, 48 taps as 4 phases of 12 (../shared/standards/LOUDNESS.md section 5), specified
+// at 48 kHz and used by meters at x4 below 96 kHz. Its four phases interpolate k - 7/8, k - 5/8, k - 3/8, k - 1/8.
+const MeterInterp& bs1770_annex2() {
+  static const MeterInterp m = [] {
+    const std::vector<double> p0 = {0.0017089843750,  0.0109863281250,  -0.0196533203125, 0.0332031250000,
+                                    -0.0594482421875, 0.1373291015625,  0.9721679687500,  -0.1022949218750,
+                                    0.0476074218750,  -0.0266113281250, 0.0148925781250,  -0.0083007812500};
+    const std::vector<double> p1 = {-0.0291748046875, 0.0292968750000,  -0.0517578125000, 0.0891113281250,
+                                    -0.1665039062500, 0.4650878906250,  0.7797851562500,  -0.2003173828125,
+                                    0.1015625000000,  -0.0582275390625, 0.0330810546875,  -0.0189208984375};
+    // The table's taps multiply x[n - t]; reversed here so that tap t multiplies x[k - 6 + t].
+    MeterInterp r;
+    r.first = -6;
+    for (const auto* ph : {&p0, &p1}) r.phases.emplace_back(ph->rbegin(), ph->rend());
+    r.phases.push_back(p1);  // phase 2 is phase 1 reversed
+    r.phases.push_back(p0);  // phase 3 is phase 0 reversed
+    return r;
+  }();
+  return m;
+}
+
+// A 49-tap Hann-windowed sinc at x4 below 96 kHz and x2 below 192 kHz, the design libebur128 uses (and meters
+// built on it: ffmpeg's ebur128 filter, loudness-scanner, r128gain). Prototype h[j] = sinc((j - 24) / F) *
+// hann(j / 48); phase f (1 .. F-1) of output n is sum_q h[f + F q] x[n - q] and lies at n - 24/F + f/F.
+const MeterInterp* hann49(int rate_hz) {
+  auto make = [](int factor) {
+    constexpr double kPi = 3.14159265358979323846;
+    constexpr int kTaps = 49;
+    MeterInterp r;
+    const int centre = (kTaps - 1) / 2 / factor;  // output n lies at n - centre + f/F: set n = k - 1 + centre
+    r.first = -1 + centre - (kTaps - 1) / factor;
+    for (int f = 1; f < factor; ++f) {
+      std::vector<double> taps;
+      // q from its largest value down, so that tap t multiplies x[k + first + t].
+      for (int q = (kTaps - 1 - f) / factor; q >= 0; --q) {
+        const int j = f + factor * q;
+        const double m = (static_cast<double>(j) - (kTaps - 1) / 2.0) / factor;
+        const double sinc = std::sin(kPi * m) / (kPi * m);
+        const double hann = 0.5 * (1.0 - std::cos(2.0 * kPi * j / (kTaps - 1)));
+        taps.push_back(sinc * hann);
+      }
+      // Pad the short phases at the front so every phase starts at `first`.
+      while (static_cast<int>(taps.size()) < (kTaps - 1) / factor + 1) taps.insert(taps.begin(), 0.0);
+      r.phases.push_back(std::move(taps));
+    }
+    return r;
+  };
+  static const MeterInterp x4 = make(4), x2 = make(2);
+  if (rate_hz < 96000) return &x4;
+  if (rate_hz < 192000) return &x2;
+  return nullptr;  // such meters read the samples from 192 kHz up
+}
+
+double meter_interval_peak(const MeterInterp& m, const float* x, std::int64_t n, std::int64_t k) {
+  double peak = 0.0;
+  for (const auto& c : m.phases) {
+    double acc = 0.0;
+    for (std::size_t t = 0; t < c.size(); ++t) {
+      const std::int64_t j = k + m.first + static_cast<std::int64_t>(t);
+      if (j >= 0 && j < n) acc += c[t] * static_cast<double>(x[j]);
+    }
+    peak = std::max(peak, std::abs(acc));
+  }
+  return peak;
+}
+
 }  // namespace
 
 double long_interval_peak(const float* x, std::int64_t n, std::int64_t k) {
   return long_interval_peak_impl(long_interp(), x, n, k);
 }
 
-// How far the delivered true peak is above `ceiling_db` (<= 0: not above). Two readings, the larger wins:
+// How far the delivered true peak is above `ceiling_db` (<= 0: not above). The largest of four readings:
 //  - the limiter's own detector at 8 times the rate (64-tap interpolator and a parabolic refinement between grid
-//    points: within 0.001 dB of a 16x reference on band-limited material), run with a threshold 0.5 dB under the
-//    ceiling so that it also finds every frame that comes near it;
-//  - for those frames only, the long interpolator above (content just below the Nyquist frequency).
+//    points: within 0.001 dB of a 16x reference on band-limited material), run with a threshold kMeterNearDb
+//    under the ceiling so that it also finds every frame that comes near it;
+//  - on the frames within kNearDb of the ceiling, the long interpolator above (content just below the Nyquist
+//    frequency);
+//  - on the frames within kMeterNearDb, the two common meters' interpolators (BS.1770 Annex 2, libebur128's
+//    design). A meter that reads more than kMeterNearDb above the true peak is reading its own images of content
+//    at the Nyquist frequency, not the audio.
 // Frames whose neighbourhood cannot come near the ceiling are skipped by the detector, so a quiet track costs
-// little; the long interpolator runs on a small share of the frames of a limited track.
-double over_ceiling_db(const std::vector<std::vector<float>>& audio, double ceiling_db) {
-  constexpr double kNearDb = 0.5;
+// little; the longer interpolators run on a small share of the frames of a limited track.
+double over_ceiling_db(const std::vector<std::vector<float>>& audio, int rate_hz, double ceiling_db) {
+  constexpr double kNearDb = 0.5, kMeterNearDb = 1.5;
   const std::int64_t frames = audio.empty() ? 0 : static_cast<std::int64_t>(audio[0].size());
   if (frames == 0) return -std::numeric_limits<double>::infinity();
   const kernels::limiter::Interp& ip = dsp::limiter_interp(8);
-  const float near = static_cast<float>(std::pow(10.0, (ceiling_db - kNearDb) / 20.0));
+  const float meter_near = static_cast<float>(std::pow(10.0, (ceiling_db - kMeterNearDb) / 20.0));
+  const double near = std::pow(10.0, (ceiling_db - kNearDb) / 20.0);
   std::vector<const float*> ch;
   for (const auto& c : audio) ch.push_back(c.data());
   std::vector<float> g(static_cast<std::size_t>(frames));
   const std::int64_t chunks = (frames + dsp::kLimiterChunk - 1) / dsp::kLimiterChunk;
   std::vector<double> chunk_peak(static_cast<std::size_t>(chunks), 0.0);
   const LongInterp& li = long_interp();
+  std::vector<const MeterInterp*> meters;
+  if (rate_hz < 96000) meters.push_back(&bs1770_annex2());
+  if (const MeterInterp* h = hann49(rate_hz)) meters.push_back(h);
   tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t k) {
     const std::int64_t b = k * dsp::kLimiterChunk, e = std::min(frames, b + dsp::kLimiterChunk);
-    dsp::limiter_detect(ip, near, ch, frames, b, e, g.data());
+    dsp::limiter_detect(ip, meter_near, ch, frames, b, e, g.data());
     double peak = 0.0;
     for (std::int64_t i = b; i < e; ++i) {
       const float gi = g[static_cast<std::size_t>(i)];
       if (!(gi < 1.0f)) continue;
-      peak = std::max(peak, static_cast<double>(near) / static_cast<double>(gi));  // the detector's reading
+      const double reading = static_cast<double>(meter_near) / static_cast<double>(gi);  // the detector's
+      peak = std::max(peak, reading);
+      // Frame i covers the interval before it and, for the last frame, the one after it.
+      const bool last = i + 1 == frames;
       for (const float* x : ch) {
-        // Frame i covers the interval before it and, for the last frame, the one after it.
+        for (const MeterInterp* m : meters) {
+          peak = std::max(peak, meter_interval_peak(*m, x, frames, i));
+          if (last) peak = std::max(peak, meter_interval_peak(*m, x, frames, frames));
+        }
+        if (reading < near) continue;
         peak = std::max(peak, long_interval_peak_impl(li, x, frames, i));
-        if (i + 1 == frames) peak = std::max(peak, long_interval_peak_impl(li, x, frames, frames));
+        if (last) peak = std::max(peak, long_interval_peak_impl(li, x, frames, frames));
       }
     }
     chunk_peak[static_cast<std::size_t>(k)] = peak;

@@ -203,6 +203,57 @@ TEST_P(TargetingAtRate, EveryDeliveryProfileHitsItsTargetWithoutOvers) {
 INSTANTIATE_TEST_SUITE_P(Rates, TargetingAtRate, testing::Values(44100, 48000, 96000),
                          [](const testing::TestParamInfo<int>& param) { return std::to_string(param.param) + "Hz"; });
 
+// ---- full-band material -----------------------------------------------------------------------------------------
+// Content up to the Nyquist frequency, where interpolators disagree: hats of white noise (every frequency to
+// fs/2) over the band mix, the whole soft-clipped (tanh) as a hot master would be. Short meters (libebur128's
+// 49-tap design, BS.1770 Annex 2) read such content above its true peak, and platforms measure with them: the
+// delivery check holds the output under the ceiling by their readings too (host/dsp/true_peak_check.hpp).
+Planar full_band_mix(int channels, double seconds, int rate, double drive_db, std::uint64_t seed) {
+  Planar p = band_mix(channels, seconds, rate, -3.0, seed);
+  const double drive = std::pow(10.0, drive_db / 20.0);
+  for (std::size_t c = 0; c < p.size(); ++c) {
+    Noise noise(seed * 977 + c);
+    for (std::size_t i = 0; i < p[c].size(); ++i) {
+      const double hat_t = std::fmod(static_cast<double>(i) / rate + 0.125, 0.25);
+      const double hat = 0.25 * std::exp(-hat_t * 40.0) * noise.next();
+      p[c][i] = static_cast<float>(std::tanh(drive * (p[c][i] + hat)));
+    }
+  }
+  return p;
+}
+
+class FullBandAtRate : public testing::TestWithParam<int> {};
+
+TEST_P(FullBandAtRate, NoOversByTheCommonMeters) {
+  const int rate = GetParam();
+  const auto profile = host::load_profile("streaming");
+  const auto outs = master(profile,
+                           {{"clipped", full_band_mix(2, 6.0, rate, 6.0, 11)},
+                            {"noisy", full_band_mix(2, 6.0, rate, 0.0, 12)},
+                            {"quiet", full_band_mix(1, 6.0, rate, -12.0, 13)}},
+                           rate);
+  double worst_ebu = -100, worst_ref = -100;
+  for (const auto& o : outs) {
+    SCOPED_TRACE(testing::Message() << rate << " Hz, " << o.report.input);
+    ASSERT_TRUE(o.report.ok) << o.report.error;
+    EXPECT_TRUE(o.report.delivery.target_reached) << o.report.delivery.not_reached;
+    EXPECT_NEAR(*o.report.output_loudness.integrated_lufs, -14.0, 0.05);
+    EXPECT_LE(o.report.output_loudness.true_peak_dbtp, -1.0);
+    const double ebu = ebur128_true_peak_db(o.delivered, o.rate);
+    const double ref = reference_true_peak_db(o.delivered);
+    EXPECT_LE(ebu, -1.0 + 1e-6);
+    EXPECT_LE(ref, -1.0 + 0.005);
+    worst_ebu = std::max(worst_ebu, ebu);
+    worst_ref = std::max(worst_ref, ref);
+  }
+  std::printf("[full band] %d Hz: worst true peak: libebur128 %+.4f dBTP, 16x reference %+.4f dBTP; corrections "
+              "%.3f %.3f %.3f dB\n", rate, worst_ebu, worst_ref, outs[0].report.delivery.ceiling_correction_db,
+              outs[1].report.delivery.ceiling_correction_db, outs[2].report.delivery.ceiling_correction_db);
+}
+
+INSTANTIATE_TEST_SUITE_P(Rates, FullBandAtRate, testing::Values(44100, 48000, 96000),
+                         [](const testing::TestParamInfo<int>& param) { return std::to_string(param.param) + "Hz"; });
+
 // ---- caps, silence, short tracks ---------------------------------------------------------------------------------
 host::Profile profile_from(const std::string& targets, const std::string& delivery = "bits = 24") {
   return host::parse_profile("name = \"t\"\n[delivery]\n" + delivery + "\n[targets]\n" + targets + "\n", "test.toml");
