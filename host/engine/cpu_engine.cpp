@@ -14,6 +14,7 @@
 #include "host/dsp/limiter.hpp"
 #include "host/dsp/resample_design.hpp"
 #include "host/engine/engine.hpp"
+#include "host/engine/stage_ops.hpp"
 #include "kernels/convolve.hpp"
 #include "kernels/gain.hpp"
 
@@ -120,6 +121,31 @@ class CpuEngine final : public Engine {
           kernels::mid_side_decode(samples + a.offset + k, samples + b.offset + k);
       }
     });
+  }
+
+  void scale_blocks(std::span<const float> scale, std::span<const float> offset) override {
+    for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
+      const std::size_t b = static_cast<std::size_t>(&blk - batch_->blocks.data());
+      kernels::scale_offset_apply(batch_->samples.data() + blk.offset + first, count, scale[b], offset[b]);
+    });
+  }
+
+  void swap_blocks(std::span<const BlockPair> pairs) override {
+    const auto& blocks = batch_->blocks;
+    float* samples = batch_->samples.data();
+    tbb::parallel_for(std::size_t{0}, pairs.size(), [&](std::size_t i) {
+      const kernels::Block& a = blocks[pairs[i].first];
+      const kernels::Block& b = blocks[pairs[i].second];
+      std::swap_ranges(samples + a.offset, samples + a.offset + std::min(a.length_samples, b.length_samples),
+                       samples + b.offset);
+    });
+  }
+
+  void dynamics(std::span<const DynamicsJob> jobs) override {
+    run_dynamics_cpu(batch_->samples.data(), batch_->blocks, jobs);
+  }
+  void saturate(std::span<const SaturateJob> jobs) override {
+    run_saturate_cpu(batch_->samples.data(), batch_->blocks, jobs);
   }
 
  private:

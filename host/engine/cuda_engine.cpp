@@ -13,6 +13,7 @@
 #include "host/dsp/limiter.hpp"
 #include "host/dsp/resample_design.hpp"
 #include "host/engine/engine.hpp"
+#include "host/engine/stage_ops.hpp"
 #include "host/errors.hpp"
 #include "kernels/cuda/convolve.hpp"
 #include "kernels/cuda/fft.hpp"
@@ -158,6 +159,42 @@ class CudaEngine final : public Engine {
                  "launching the mid/side kernel");
     // `flat` must outlive the asynchronous copy.
     synchronize();
+  }
+
+  void scale_blocks(std::span<const float> scale, std::span<const float> offset) override {
+    if (block_count_ == 0) return;
+    std::vector<float> both(scale.begin(), scale.end());
+    both.insert(both.end(), offset.begin(), offset.end());
+    float* d = params_.reserve(both.size());
+    check_cuda(cudaMemcpyAsync(d, both.data(), both.size() * sizeof(float), cudaMemcpyHostToDevice, stream_),
+               "copying block scales to the GPU");
+    check_launch(kernels::cuda::launch_scale_offset(samples_.get(), blocks_.get(), block_count_, max_block_,
+                                                    d, d + scale.size(), stream_),
+                 "launching the scale kernel");
+    synchronize();  // `both` must outlive the asynchronous copy
+  }
+
+  void swap_blocks(std::span<const BlockPair> pairs) override {
+    if (pairs.empty()) return;
+    std::vector<std::uint32_t> flat;
+    for (const BlockPair& p : pairs) {
+      flat.push_back(p.first);
+      flat.push_back(p.second);
+    }
+    std::uint32_t* d_pairs = pairs_.reserve(flat.size());
+    check_cuda(cudaMemcpyAsync(d_pairs, flat.data(), flat.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice,
+                               stream_), "copying the swapped pairs to the GPU");
+    check_launch(kernels::cuda::launch_swap(samples_.get(), blocks_.get(), d_pairs,
+                                            static_cast<std::int64_t>(pairs.size()), max_block_, stream_),
+                 "launching the swap kernel");
+    synchronize();
+  }
+
+  void dynamics(std::span<const DynamicsJob> jobs) override {
+    if (!jobs.empty()) run_dynamics_cuda(view(), jobs);
+  }
+  void saturate(std::span<const SaturateJob> jobs) override {
+    if (!jobs.empty()) run_saturate_cuda(view(), jobs);
   }
 
   // The meter's jobs: everything they read and write is packed into one arena (host staging -> device), the
@@ -389,6 +426,11 @@ class CudaEngine final : public Engine {
   }
 
  private:
+  CudaBatchView view() {
+    check_cuda(cudaSetDevice(device_), "selecting the GPU");
+    return CudaBatchView{samples_.get(), blocks_.get(), &batch_blocks_, stream_, device_};
+  }
+
   struct ResidentFir {
     DeviceBuffer<kernels::Complex> spectra;
   };

@@ -20,6 +20,8 @@ namespace dsp {
 struct PartitionedFir;
 struct LimiterDesign;
 struct ResampleDesign;
+struct CompressorDesign;
+struct SaturationDesign;
 }
 
 // One block's part in a convolution: its filter (null: the block is left as it is) and its stream's state
@@ -57,6 +59,25 @@ struct ResampleJob {
   float* y = nullptr;
 };
 
+// One track's compressor over its blocks of the loaded batch (kernels/dynamics.hpp): a recurrence in time, run
+// in order over the segment, one thread per track on a device. `state` is the track's state in host memory
+// (the design says its type and size); the operation reads it and writes the updated state back before it
+// returns.
+struct DynamicsJob {
+  const dsp::CompressorDesign* design = nullptr;
+  void* state = nullptr;
+  std::uint32_t blocks[8] = {};  // the track's blocks in this batch, in channel order
+  int channel_count = 0;
+};
+
+// One block's oversampled saturation (kernels/saturate.hpp) as the next segment of its stream; `state` is the
+// stream's history in host memory, read and updated before the operation returns.
+struct SaturateJob {
+  const dsp::SaturationDesign* design = nullptr;
+  float* state = nullptr;
+  std::uint32_t block = 0;
+};
+
 class Engine {
  public:
   virtual ~Engine() = default;
@@ -86,6 +107,14 @@ class Engine {
   virtual void convolve(std::span<const ConvolveJob> per_block) = 0;
   // (left, right) -> (mid, side) when `encode`, and back otherwise, for each pair of blocks.
   virtual void mid_side(std::span<const BlockPair> pairs, bool encode) = 0;
+  // Per block b: samples = samples * scale[b] + offset[b] (two roundings, no fused multiply-add). One entry
+  // per block of the batch.
+  virtual void scale_blocks(std::span<const float> scale, std::span<const float> offset) = 0;
+  // Exchanges the samples of the two blocks of each pair (same length).
+  virtual void swap_blocks(std::span<const BlockPair> pairs) = 0;
+  // The compressor and the saturation over their jobs (see DynamicsJob, SaturateJob).
+  virtual void dynamics(std::span<const DynamicsJob> jobs) = 0;
+  virtual void saturate(std::span<const SaturateJob> jobs) = 0;
 
   // The loudness meter's per-sample kernels (kernels/meter.hpp) over segments in host memory, independent of
   // the loaded batch: recurrences one job per channel (or stereo pair), true peak cut into ranges. Returns when

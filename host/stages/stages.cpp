@@ -7,8 +7,10 @@
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
 #include "host/stage.hpp"
+#include "host/stages/compressor_stage.hpp"
 #include "host/stages/eq_stage.hpp"
 #include "host/stages/limiter_stage.hpp"
+#include "host/stages/saturation_stage.hpp"
 
 namespace lathe::host {
 namespace {
@@ -63,6 +65,8 @@ const std::map<std::string, Factory>& registry() {
       {"dither", [](ProfileTable& t) { return std::make_unique<DitherStage>(t); }},
       {"eq", [](ProfileTable& t) { return make_eq_stage(t); }},
       {"limiter", [](ProfileTable& t) { return make_limiter_stage(t); }},
+      {"compressor", [](ProfileTable& t) { return make_compressor_stage(t); }},
+      {"saturation", [](ProfileTable& t) { return make_saturation_stage(t); }},
   };
   return r;
 }

@@ -33,6 +33,31 @@ __global__ void quantise_kernel(const float* samples, std::int32_t* quantised, c
   if (clamped != 0) atomicAdd(clipped_per_slot + blk.slot, static_cast<unsigned long long>(clamped));
 }
 
+__global__ void scale_offset_kernel(float* samples, const Block* blocks, std::int64_t base, const float* scale,
+                                    const float* offset) {
+  const Block blk = blocks[blockIdx.y];
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kChunkSamples;
+  if (first >= blk.length_samples) return;
+  const std::int64_t end = min(first + kChunkSamples, blk.length_samples);
+  const std::int64_t b = base + blockIdx.y;
+  for (std::int64_t i = first + threadIdx.x; i < end; i += blockDim.x)
+    scale_offset_apply(samples + blk.offset + i, 1, scale[b], offset[b]);
+}
+
+__global__ void swap_kernel(float* samples, const Block* blocks, const std::uint32_t* pairs) {
+  const Block a = blocks[pairs[2 * blockIdx.y]];
+  const Block b = blocks[pairs[2 * blockIdx.y + 1]];
+  const std::int64_t n = min(a.length_samples, b.length_samples);
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kChunkSamples;
+  if (first >= n) return;
+  const std::int64_t end = min(first + kChunkSamples, n);
+  for (std::int64_t i = first + threadIdx.x; i < end; i += blockDim.x) {
+    const float t = samples[a.offset + i];
+    samples[a.offset + i] = samples[b.offset + i];
+    samples[b.offset + i] = t;
+  }
+}
+
 // grid.y is limited to 65535, so a batch with more blocks is launched in slices of that many.
 constexpr std::int64_t kMaxGridY = 65535;
 
@@ -49,6 +74,28 @@ int launch_gain(float* d_samples, const Block* d_blocks, std::int64_t block_coun
     const std::int64_t n = min(kMaxGridY, block_count - base);
     gain_kernel<<<grid_for(n, max_block_samples), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         d_samples, d_blocks + base, d_gain_per_slot);
+    if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return static_cast<int>(e);
+  }
+  return 0;
+}
+
+int launch_scale_offset(float* d_samples, const Block* d_blocks, std::int64_t block_count,
+                        std::int64_t max_block_samples, const float* d_scale, const float* d_offset, Stream stream) {
+  for (std::int64_t base = 0; base < block_count; base += kMaxGridY) {
+    const std::int64_t n = min(kMaxGridY, block_count - base);
+    scale_offset_kernel<<<grid_for(n, max_block_samples), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        d_samples, d_blocks + base, base, d_scale, d_offset);
+    if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return static_cast<int>(e);
+  }
+  return 0;
+}
+
+int launch_swap(float* d_samples, const Block* d_blocks, const std::uint32_t* d_pairs, std::int64_t pair_count,
+                std::int64_t max_block_samples, Stream stream) {
+  for (std::int64_t base = 0; base < pair_count; base += kMaxGridY) {
+    const std::int64_t n = min(kMaxGridY, pair_count - base);
+    swap_kernel<<<grid_for(n, max_block_samples), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        d_samples, d_blocks, d_pairs + 2 * base);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return static_cast<int>(e);
   }
   return 0;

@@ -16,6 +16,13 @@ using Stream = void*;  // cudaStream_t
 int launch_gain(float* d_samples, const Block* d_blocks, std::int64_t block_count, std::int64_t max_block_samples,
                 const float* d_gain_per_slot, Stream stream);
 
+// Per block b: samples = samples * d_scale[b] + d_offset[b] (kernels/gain.hpp).
+int launch_scale_offset(float* d_samples, const Block* d_blocks, std::int64_t block_count,
+                        std::int64_t max_block_samples, const float* d_scale, const float* d_offset, Stream stream);
+// Exchanges the samples of each pair of blocks (`d_pairs`: first, second, interleaved).
+int launch_swap(float* d_samples, const Block* d_blocks, const std::uint32_t* d_pairs, std::int64_t pair_count,
+                std::int64_t max_block_samples, Stream stream);
+
 int launch_quantise(const float* d_samples, std::int32_t* d_quantised, const Block* d_blocks,
                     std::int64_t block_count, std::int64_t max_block_samples, QuantiseParams params,
                     unsigned long long* d_clipped_per_slot, Stream stream);

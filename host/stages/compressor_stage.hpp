@@ -1,0 +1,12 @@
+// The `compressor` stage (issue 7).
+#pragma once
+
+#include <memory>
+
+#include "host/stage.hpp"
+
+namespace lathe::host {
+
+std::unique_ptr<Stage> make_compressor_stage(ProfileTable& table);
+
+}  // namespace lathe::host
