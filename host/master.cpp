@@ -94,6 +94,7 @@ struct Analysis {
   std::uint64_t key = 0;
   double peak = 0;
   LoudnessSummary loudness;
+  std::vector<double> dc_offset;  // per channel
 };
 
 
@@ -140,7 +141,9 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
   a.key = kernels::mix64(hash.value() ^ (static_cast<std::uint64_t>(a.info.rate_hz) << 8) ^
                          static_cast<std::uint64_t>(a.info.channels));
   a.peak = peak;
-  a.loudness = summarise(loudness.finish());
+  const meter::TrackReport measured = loudness.finish();
+  a.loudness = summarise(measured);
+  for (const auto& ch : measured.per_channel) a.dc_offset.push_back(ch.dc_offset);
   io.rewind();
   return a;
 }
@@ -153,6 +156,7 @@ struct Active {
   Analysis analysis;
   std::vector<std::unique_ptr<StageState>> states;  // one per stage of the profile (null when stateless)
   std::int64_t latency = 0;          // frames: the sum of the stages' latencies
+  std::int64_t tail = 0;             // frames: the sum of the stages' tails (output longer than the input)
   std::int64_t segment = 0;          // frames per segment for this track (a multiple of every stage's block)
   std::int64_t read_frames = 0;      // audio frames decoded so far
   std::int64_t fed_frames = 0;       // stream frames through the chain so far (audio + flush zeros)
@@ -163,7 +167,7 @@ struct Active {
   PlanarAudio premaster;             // the chain's whole output (delivery pass)
   std::string error;                 // set when the track fails mid-way
 
-  std::int64_t stream_frames() const { return analysis.frames + latency; }
+  std::int64_t stream_frames() const { return analysis.frames + tail + latency; }
 };
 
 }  // namespace
@@ -177,6 +181,7 @@ LoudnessSummary summarise(const meter::TrackReport& m) {
   s.short_term_max_lufs = m.short_term_max_lufs;
   s.true_peak_dbtp = m.true_peak_dbtp;
   s.sample_peak_dbfs = m.sample_peak_dbfs;
+  s.correlation = m.correlation;
   return s;
 }
 
@@ -326,21 +331,24 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.metadata = info.metadata;
           // Each stage plans the track (filters designed for this rate, state made); the segment length is the
           // option rounded up to a multiple of every stage's block.
-          const TrackShape shape{info.rate_hz, info.channels};
+          TrackShape shape{info.rate_hz, info.channels, a.analysis.dc_offset, a.analysis.frames, 0, 0};
           std::int64_t block = 1;
           for (const auto& stage : profile.stages) {
+            shape.latency_before = a.latency;
+            shape.tail_before = a.tail;
             TrackPlan plan = stage->start_track(shape);
             a.states.push_back(std::move(plan.state));
             a.latency += plan.latency_frames;
+            a.tail += plan.tail_frames;
             block = std::max(block, plan.block_frames);
           }
           a.segment = (seg + block - 1) / block * block;
           if (whole) {
             // The delivery pass opens the output once the delivered rate and length are known.
             a.premaster.assign(static_cast<std::size_t>(info.channels), {});
-            for (auto& ch : a.premaster) ch.reserve(static_cast<std::size_t>(a.analysis.frames));
+            for (auto& ch : a.premaster) ch.reserve(static_cast<std::size_t>(a.analysis.frames + a.tail));
           } else {
-            WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata, a.analysis.frames};
+            WriterSpec spec{format, bits, info.rate_hz, info.channels, info.metadata, a.analysis.frames + a.tail};
             io.open_output(spec, options.overwrite);
           }
         } catch (const Error& e) {

@@ -71,6 +71,7 @@ struct LoudnessSummary {
   std::optional<double> short_term_max_lufs;
   double true_peak_dbtp = -std::numeric_limits<double>::infinity();
   double sample_peak_dbfs = -std::numeric_limits<double>::infinity();
+  std::optional<double> correlation;           // stereo: L/R correlation over the track (-1 .. 1)
 };
 
 // What the delivery pass did to a track (host/delivery): conversion, targeting, limiting.

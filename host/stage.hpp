@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "host/engine/batch.hpp"
 #include "host/engine/engine.hpp"
@@ -21,6 +22,12 @@ class ProfileTable;
 struct TrackShape {
   int rate_hz = 0;
   int channels = 0;
+  std::vector<double> dc_offset;  // per channel: the mean of the track's samples (analysis pass); may be empty
+  std::int64_t frames = 0;        // the track's length
+  // Where the track's audio sits in this stage's input stream: after the latency of the stages before it, and
+  // followed by their tails.
+  std::int64_t latency_before = 0;
+  std::int64_t tail_before = 0;
 };
 
 // Per-track state a stage carries from one segment of a track to the next (filter history, envelopes). Owned
@@ -40,6 +47,9 @@ struct TrackPlan {
   // Every segment of the track but the last must be a multiple of this many frames (block convolution keeps
   // its blocks on a fixed grid, which is what makes segmented and whole processing give the same bits).
   std::int64_t block_frames = 1;
+  // Frames the stage adds after the end of the track (a reverb's tail): the scheduler feeds this many more zero
+  // frames and keeps what comes out, so the output is longer than the input by the sum over the stages.
+  std::int64_t tail_frames = 0;
 };
 
 class Stage {

@@ -123,10 +123,12 @@ class CpuEngine final : public Engine {
     });
   }
 
-  void scale_blocks(std::span<const float> scale, std::span<const float> offset) override {
+  void scale_blocks(std::span<const float> scale, std::span<const float> offset,
+                    std::span<const std::int64_t> offset_end) override {
     for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
       const std::size_t b = static_cast<std::size_t>(&blk - batch_->blocks.data());
-      kernels::scale_offset_apply(batch_->samples.data() + blk.offset + first, count, scale[b], offset[b]);
+      kernels::scale_offset_apply(batch_->samples.data() + blk.offset + first, count, scale[b], offset[b],
+                                  blk.start_sample + first, offset_end[b]);
     });
   }
 

@@ -161,15 +161,19 @@ class CudaEngine final : public Engine {
     synchronize();
   }
 
-  void scale_blocks(std::span<const float> scale, std::span<const float> offset) override {
+  void scale_blocks(std::span<const float> scale, std::span<const float> offset,
+                    std::span<const std::int64_t> offset_end) override {
     if (block_count_ == 0) return;
     std::vector<float> both(scale.begin(), scale.end());
     both.insert(both.end(), offset.begin(), offset.end());
     float* d = params_.reserve(both.size());
+    std::int64_t* d_end = ends_.reserve(offset_end.size());
     check_cuda(cudaMemcpyAsync(d, both.data(), both.size() * sizeof(float), cudaMemcpyHostToDevice, stream_),
                "copying block scales to the GPU");
+    check_cuda(cudaMemcpyAsync(d_end, offset_end.data(), offset_end.size_bytes(), cudaMemcpyHostToDevice, stream_),
+               "copying block offset ends to the GPU");
     check_launch(kernels::cuda::launch_scale_offset(samples_.get(), blocks_.get(), block_count_, max_block_,
-                                                    d, d + scale.size(), stream_),
+                                                    d, d + scale.size(), d_end, stream_),
                  "launching the scale kernel");
     synchronize();  // `both` must outlive the asynchronous copy
   }
@@ -535,6 +539,7 @@ class CudaEngine final : public Engine {
   DeviceBuffer<kernels::Block> blocks_;
   DeviceBuffer<unsigned long long> clipped_;
   DeviceBuffer<float> params_;
+  DeviceBuffer<std::int64_t> ends_;
   DeviceBuffer<std::byte> meter_arena_;
   DeviceBuffer<float> lim_x_, lim_g_, lim_suf_, lim_hr_, lim_a_;
   DeviceBuffer<float*> lim_ptrs_;

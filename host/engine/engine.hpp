@@ -107,9 +107,11 @@ class Engine {
   virtual void convolve(std::span<const ConvolveJob> per_block) = 0;
   // (left, right) -> (mid, side) when `encode`, and back otherwise, for each pair of blocks.
   virtual void mid_side(std::span<const BlockPair> pairs, bool encode) = 0;
-  // Per block b: samples = samples * scale[b] + offset[b] (two roundings, no fused multiply-add). One entry
-  // per block of the batch.
-  virtual void scale_blocks(std::span<const float> scale, std::span<const float> offset) = 0;
+  // Per block b: samples = samples * scale[b], plus offset[b] on the samples whose stream index
+  // (block.start_sample + i) is below offset_end[b] (two roundings, no fused multiply-add). One entry per block
+  // of the batch.
+  virtual void scale_blocks(std::span<const float> scale, std::span<const float> offset,
+                            std::span<const std::int64_t> offset_end) = 0;
   // Exchanges the samples of the two blocks of each pair (same length).
   virtual void swap_blocks(std::span<const BlockPair> pairs) = 0;
   // The compressor and the saturation over their jobs (see DynamicsJob, SaturateJob).

@@ -14,7 +14,8 @@ nlohmann::json loudness_json(const LoudnessSummary& l) {
           {"lra_lu", opt(l.lra_lu)},
           {"short_term_max_lufs", opt(l.short_term_max_lufs)},
           {"true_peak_dbtp", db(l.true_peak_dbtp)},
-          {"sample_peak_dbfs", db(l.sample_peak_dbfs)}};
+          {"sample_peak_dbfs", db(l.sample_peak_dbfs)},
+          {"correlation", opt(l.correlation)}};
 }
 
 }  // namespace

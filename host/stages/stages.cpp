@@ -8,8 +8,10 @@
 #include "host/profile/profile_table.hpp"
 #include "host/stage.hpp"
 #include "host/stages/compressor_stage.hpp"
+#include "host/stages/corrective_stage.hpp"
 #include "host/stages/eq_stage.hpp"
 #include "host/stages/limiter_stage.hpp"
+#include "host/stages/reverb_stage.hpp"
 #include "host/stages/saturation_stage.hpp"
 
 namespace lathe::host {
@@ -67,6 +69,9 @@ const std::map<std::string, Factory>& registry() {
       {"limiter", [](ProfileTable& t) { return make_limiter_stage(t); }},
       {"compressor", [](ProfileTable& t) { return make_compressor_stage(t); }},
       {"saturation", [](ProfileTable& t) { return make_saturation_stage(t); }},
+      {"corrective", [](ProfileTable& t) { return make_corrective_stage(t); }},
+      {"width", [](ProfileTable& t) { return make_width_stage(t); }},
+      {"reverb", [](ProfileTable& t) { return make_reverb_stage(t); }},
   };
   return r;
 }

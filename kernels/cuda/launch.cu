@@ -34,14 +34,14 @@ __global__ void quantise_kernel(const float* samples, std::int32_t* quantised, c
 }
 
 __global__ void scale_offset_kernel(float* samples, const Block* blocks, std::int64_t base, const float* scale,
-                                    const float* offset) {
+                                    const float* offset, const std::int64_t* offset_end) {
   const Block blk = blocks[blockIdx.y];
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kChunkSamples;
   if (first >= blk.length_samples) return;
   const std::int64_t end = min(first + kChunkSamples, blk.length_samples);
   const std::int64_t b = base + blockIdx.y;
   for (std::int64_t i = first + threadIdx.x; i < end; i += blockDim.x)
-    scale_offset_apply(samples + blk.offset + i, 1, scale[b], offset[b]);
+    scale_offset_apply(samples + blk.offset + i, 1, scale[b], offset[b], blk.start_sample + i, offset_end[b]);
 }
 
 __global__ void swap_kernel(float* samples, const Block* blocks, const std::uint32_t* pairs) {
@@ -80,11 +80,12 @@ int launch_gain(float* d_samples, const Block* d_blocks, std::int64_t block_coun
 }
 
 int launch_scale_offset(float* d_samples, const Block* d_blocks, std::int64_t block_count,
-                        std::int64_t max_block_samples, const float* d_scale, const float* d_offset, Stream stream) {
+                        std::int64_t max_block_samples, const float* d_scale, const float* d_offset,
+                        const std::int64_t* d_offset_end, Stream stream) {
   for (std::int64_t base = 0; base < block_count; base += kMaxGridY) {
     const std::int64_t n = min(kMaxGridY, block_count - base);
     scale_offset_kernel<<<grid_for(n, max_block_samples), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-        d_samples, d_blocks + base, base, d_scale, d_offset);
+        d_samples, d_blocks + base, base, d_scale, d_offset, d_offset_end);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return static_cast<int>(e);
   }
   return 0;

@@ -16,9 +16,10 @@ using Stream = void*;  // cudaStream_t
 int launch_gain(float* d_samples, const Block* d_blocks, std::int64_t block_count, std::int64_t max_block_samples,
                 const float* d_gain_per_slot, Stream stream);
 
-// Per block b: samples = samples * d_scale[b] + d_offset[b] (kernels/gain.hpp).
+// Per block b: samples = samples * d_scale[b] (+ d_offset[b] below d_offset_end[b]) (kernels/gain.hpp).
 int launch_scale_offset(float* d_samples, const Block* d_blocks, std::int64_t block_count,
-                        std::int64_t max_block_samples, const float* d_scale, const float* d_offset, Stream stream);
+                        std::int64_t max_block_samples, const float* d_scale, const float* d_offset,
+                        const std::int64_t* d_offset_end, Stream stream);
 // Exchanges the samples of each pair of blocks (`d_pairs`: first, second, interleaved).
 int launch_swap(float* d_samples, const Block* d_blocks, const std::uint32_t* d_pairs, std::int64_t pair_count,
                 std::int64_t max_block_samples, Stream stream);

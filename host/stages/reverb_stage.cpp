@@ -1,0 +1,184 @@
+// The reverb. The IR is prepared once per sample rate on the host (host/dsp/reverb_ir: load or generate,
+// resample, trim, fade, wet filters, unit energy, predelay), then the dry path is folded into it:
+//   h[c] = dry * delta + wet * ir[c]
+// so one partitioned convolution per channel (the engines' existing block convolution, kernels/convolve.hpp)
+// gives the mixed output with no latency and no extra pass. Channel mapping: a mono IR on every channel; a
+// stereo IR left to channel 0 and right to channel 1 (and alternately on more channels), its mean on a mono
+// track. The tail: "keep" makes the output longer by the IR's length so the reverb rings out; "cut" keeps the
+// input's length.
+#include "host/stages/reverb_stage.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "host/dsp/convolution.hpp"
+#include "host/dsp/reverb_ir.hpp"
+#include "host/errors.hpp"
+#include "host/profile/profile_table.hpp"
+
+namespace lathe::host {
+namespace {
+
+constexpr std::int64_t kMaxIrTaps = std::int64_t{1} << 21;
+
+struct RateDesign {
+  std::vector<std::shared_ptr<const dsp::PartitionedFir>> firs;  // per IR channel (mono track: one, the mean)
+  std::shared_ptr<const dsp::PartitionedFir> mono;               // for mono tracks
+  std::int64_t taps = 0;
+};
+
+struct ReverbState final : StageState {
+  std::shared_ptr<const RateDesign> design;
+  std::vector<const dsp::PartitionedFir*> fir;  // per channel
+  std::vector<std::vector<float>> history;      // per channel
+};
+
+class ReverbStage final : public Stage {
+ public:
+  explicit ReverbStage(ProfileTable& t) : file_(t.file()), where_(t.where()) {
+    ir_ = t.text("ir", "");
+    if (ir_.empty()) t.fail("ir", "missing: a built-in IR (\"room\", \"plate\", \"hall\") or the path of an IR file");
+    const auto& names = dsp::builtin_ir_names();
+    builtin_ = std::find(names.begin(), names.end(), ir_) != names.end();
+    if (!builtin_) {
+      std::filesystem::path p(ir_);
+      // A relative path is relative to the profile file (when the profile is a file).
+      if (p.is_relative() && std::filesystem::exists(std::filesystem::path(file_)))
+        p = std::filesystem::path(file_).parent_path() / p;
+      path_ = p.string();
+      if (!std::filesystem::exists(p))
+        t.fail("ir", "no such file: " + path_ + " (nor a built-in IR: room, plate, hall)");
+    }
+    if (t.has("mix_pct") && (t.has("wet_db") || t.has("dry_db")))
+      t.fail("mix_pct", "give either mix_pct or wet_db/dry_db, not both");
+    if (t.has("mix_pct")) {
+      mix_pct_ = t.number("mix_pct", 0.0, 100.0, 20.0, "% wet");
+      wet_ = mix_pct_ / 100.0;
+      dry_ = 1.0 - wet_;
+      wet_db_ = wet_ > 0 ? 20 * std::log10(wet_) : -200;
+      dry_db_ = dry_ > 0 ? 20 * std::log10(dry_) : -200;
+    } else {
+      wet_db_ = t.number("wet_db", -96.0, 6.0, -18.0, "dB");
+      dry_db_ = t.number("dry_db", -96.0, 0.0, 0.0, "dB");
+      wet_ = std::pow(10.0, wet_db_ / 20.0);
+      dry_ = std::pow(10.0, dry_db_ / 20.0);
+    }
+    shaping_.predelay_ms = t.number("predelay_ms", 0.0, 500.0, 0.0, "ms");
+    shaping_.length_s = t.number("ir_length_s", 0.0, 20.0, 0.0, "s (0 = the whole IR)");
+    shaping_.fade_ms = t.number("ir_fade_ms", 0.0, 5000.0, 20.0, "ms");
+    shaping_.highpass_hz = t.number("wet_highpass_hz", 0.0, 5000.0, 0.0, "Hz (0 = off)");
+    shaping_.lowpass_hz = t.number("wet_lowpass_hz", 0.0, 40000.0, 0.0, "Hz (0 = off)");
+    if (shaping_.highpass_hz != 0 && shaping_.highpass_hz < 10) t.fail("wet_highpass_hz", "must be 0 (off) or 10 to 5000 Hz");
+    if (shaping_.lowpass_hz != 0 && shaping_.lowpass_hz < 500) t.fail("wet_lowpass_hz", "must be 0 (off) or 500 to 40000 Hz");
+    tail_ = t.choice("tail", {"keep", "cut"}, "keep");
+  }
+
+  std::string type() const override { return "reverb"; }
+
+  TrackPlan start_track(const TrackShape& shape) const override {
+    auto st = std::make_unique<ReverbState>();
+    st->design = design_for(shape.rate_hz);
+    const RateDesign& d = *st->design;
+    for (int c = 0; c < shape.channels; ++c) {
+      const dsp::PartitionedFir* f = shape.channels == 1 ? d.mono.get() : d.firs[static_cast<std::size_t>(c) % d.firs.size()].get();
+      st->fir.push_back(f);
+      st->history.emplace_back(static_cast<std::size_t>(f->state_floats()), 0.0f);
+    }
+    TrackPlan plan;
+    plan.block_frames = d.mono->block;
+    plan.tail_frames = tail_ == "keep" ? d.taps - 1 : 0;
+    plan.state = std::move(st);
+    return plan;
+  }
+
+  void process(Engine& engine, BlockBatch& batch, std::span<StageState* const> states) const override {
+    std::vector<ConvolveJob> jobs(batch.blocks.size());
+    for (std::size_t b = 0; b < batch.blocks.size(); ++b) {
+      const kernels::Block& blk = batch.blocks[b];
+      auto* st = static_cast<ReverbState*>(states[blk.slot]);
+      if (st == nullptr) continue;
+      jobs[b] = ConvolveJob{st->fir[blk.channel], st->history[blk.channel].data()};
+    }
+    engine.convolve(jobs);
+  }
+
+  void describe(toml::table& out) const override {
+    out.insert_or_assign("ir", ir_);
+    if (mix_pct_ >= 0) {
+      out.insert_or_assign("mix_pct", mix_pct_);
+    } else {
+      out.insert_or_assign("wet_db", wet_db_);
+      out.insert_or_assign("dry_db", dry_db_);
+    }
+    out.insert_or_assign("predelay_ms", shaping_.predelay_ms);
+    out.insert_or_assign("ir_length_s", shaping_.length_s);
+    out.insert_or_assign("ir_fade_ms", shaping_.fade_ms);
+    out.insert_or_assign("wet_highpass_hz", shaping_.highpass_hz);
+    out.insert_or_assign("wet_lowpass_hz", shaping_.lowpass_hz);
+    out.insert_or_assign("tail", tail_);
+  }
+
+ private:
+  std::shared_ptr<const RateDesign> design_for(int rate_hz) const {
+    std::lock_guard lock(mutex_);
+    auto& slot = designs_[rate_hz];
+    if (slot) return slot;
+    const std::string label = file_ + ": " + where_ + ": ";
+    if (shaping_.lowpass_hz >= 0.45 * rate_hz)
+      throw ProfileError(label + "wet_lowpass_hz " + std::to_string(shaping_.lowpass_hz) + " Hz is too close to the " +
+                             "Nyquist frequency of a " + std::to_string(rate_hz) + " Hz track",
+                         "lower it below 0.45 x the sample rate");
+    std::vector<std::vector<double>> ir;
+    try {
+      ir = builtin_ ? dsp::builtin_ir(ir_, rate_hz) : dsp::load_ir_file(path_, rate_hz);
+      dsp::shape_ir(ir, rate_hz, shaping_);
+    } catch (const ProfileError&) {
+      throw;
+    } catch (const Error& e) {
+      throw ProfileError(label + "ir: " + std::string(e.what()), e.hint());
+    }
+    const auto taps = static_cast<std::int64_t>(ir[0].size());
+    if (taps > kMaxIrTaps)
+      throw ProfileError(label + "ir: " + std::to_string(taps) + " taps at " + std::to_string(rate_hz) +
+                             " Hz (with the predelay) is longer than the 2^21 lathe convolves",
+                         "set ir_length_s to trim it");
+    auto fold = [&](const std::vector<double>& h) {
+      std::vector<double> f(h.size());
+      for (std::size_t i = 0; i < h.size(); ++i) f[i] = wet_ * h[i];
+      f[0] += dry_;
+      return dsp::partition_fir(f);
+    };
+    auto d = std::make_shared<RateDesign>();
+    d->taps = taps;
+    for (const auto& ch : ir) d->firs.push_back(fold(ch));
+    if (ir.size() == 1) {
+      d->mono = d->firs[0];
+    } else {
+      std::vector<double> mean(ir[0].size());
+      for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i]);
+      d->mono = fold(mean);
+    }
+    slot = d;
+    return slot;
+  }
+
+  std::string file_, where_;
+  std::string ir_, path_;
+  bool builtin_ = false;
+  double mix_pct_ = -1, wet_db_ = -18, dry_db_ = 0, wet_ = 0, dry_ = 1;
+  dsp::IrShaping shaping_;
+  std::string tail_;
+  mutable std::mutex mutex_;
+  mutable std::map<int, std::shared_ptr<const RateDesign>> designs_;
+};
+
+}  // namespace
+
+std::unique_ptr<Stage> make_reverb_stage(ProfileTable& table) { return std::make_unique<ReverbStage>(table); }
+
+}  // namespace lathe::host
