@@ -77,6 +77,19 @@ std::vector<Chain> chains() {
        "{ type = \"bell\", freq_hz = 1000, gain_db = 4, q = 0.7 },\n]\n"
        "[[stage]]\ntype = \"gain\"\ngain_db = -3\n[[stage]]\ntype = \"dither\"\nkind = \"none\"\n"},
   };
+  // The chain stages of issue 7.
+  c.push_back({"stage-corrective-float32",
+               "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"corrective\"\nsubsonic_hz = 20\nmono_below_hz = 100\n"
+               "polarity = \"invert_left\"\ntrim_db = -1.0\n"});
+  c.push_back({"stage-corrective-swap-tpdf16",
+               "[delivery]\nbits = 16\n[[stage]]\ntype = \"corrective\"\nswap_channels = true\ntrim_db = -3.0\n"});
+  c.push_back({"stage-width-float32",
+               "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"width\"\nwidth_pct = 130\nmono_below_hz = 120\n"});
+  c.push_back({"stage-reverb-room-tpdf24",
+               "[delivery]\nbits = 24\n[[stage]]\ntype = \"reverb\"\nir = \"room\"\nwet_db = -12\npredelay_ms = 5\n"});
+  c.push_back({"stage-reverb-plate-cut-float32",
+               "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"reverb\"\nir = \"plate\"\nmix_pct = 30\n"
+               "wet_highpass_hz = 150\ntail = \"cut\"\n"});
   for (const auto& b : host::builtin_profiles()) c.push_back({std::string("profile-") + b.name, ""});
   return c;
 }
