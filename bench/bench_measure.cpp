@@ -5,6 +5,7 @@
 //   lathe_bench_measure INPUT... [--target LUFS] [--ceiling DBTP] [--threads N] [--summary-only]
 //                                [--summary-tsv FILE] [--files-tsv FILE]
 //   lathe_bench_measure --generate DIR [--tracks N] [--seconds S] [--rate HZ]
+//   lathe_bench_measure --click FILE [--seconds S] [--rate HZ]
 //
 // Measuring: every folder given is one set (its audio files, searched recursively, hidden files skipped, the set
 // named after the folder); files given by name form one set called "files". For every file: integrated loudness
@@ -308,6 +309,26 @@ std::vector<float> make_song(int index, int tracks, double seconds, int rate_hz)
   return out;
 }
 
+// A stereo 32-bit float WAV of S seconds: one sample at 1.0 on both channels, then silence. Rendered through a
+// reverb stage, it gives that stage's impulse response as a file (bench/bench_chain.sh).
+int write_click(const fs::path& path, double seconds, int rate_hz) {
+  std::vector<float> x(static_cast<std::size_t>(seconds * rate_hz) * 2, 0.0f);
+  x[0] = x[1] = 1.0f;
+  SF_INFO info{};
+  info.samplerate = rate_hz;
+  info.channels = 2;
+  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
+  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
+  if (!f) {
+    std::cerr << "lathe_bench_measure: cannot write " << path << "\n";
+    return 1;
+  }
+  const auto frames = static_cast<sf_count_t>(x.size() / 2);
+  const bool ok = sf_writef_float(f, x.data(), frames) == frames;
+  sf_close(f);
+  return ok ? 0 : 1;
+}
+
 int generate(const fs::path& dir, int tracks, double seconds, int rate_hz) {
   fs::create_directories(dir);
   std::vector<std::string> failed(static_cast<std::size_t>(tracks));
@@ -462,7 +483,7 @@ int main(int argc, char** argv) {
   int threads = 0;
   std::string summary_tsv, files_tsv;
   bool summary_only = false;
-  std::string gen_dir;
+  std::string gen_dir, click;
   int tracks = 16;
   double seconds = 30;
   int rate_hz = 44100;
@@ -478,15 +499,17 @@ int main(int argc, char** argv) {
                  "Append one tab-separated line per file: label name integrated_lufs|gate true_peak_dbtp");
   app.add_flag("--summary-only", summary_only, "Print only the summary line of each set");
   app.add_option("--generate", gen_dir, "Write generated input files into this folder instead of measuring");
+  app.add_option("--click", click, "Write a stereo click (one sample at 1.0, then silence) to this WAV file");
   app.add_option("--tracks", tracks, "With --generate: stereo tracks")->check(CLI::PositiveNumber);
-  app.add_option("--seconds", seconds, "With --generate: seconds per track")->check(CLI::PositiveNumber);
-  app.add_option("--rate", rate_hz, "With --generate: sample rate in Hz")->check(CLI::Range(kMinRateHz, kMaxRateHz));
+  app.add_option("--seconds", seconds, "With --generate: seconds per track; with --click: the file's length")->check(CLI::PositiveNumber);
+  app.add_option("--rate", rate_hz, "With --generate or --click: sample rate in Hz")->check(CLI::Range(kMinRateHz, kMaxRateHz));
   CLI11_PARSE(app, argc, argv);
   std::unique_ptr<tbb::global_control> limit;
   if (threads > 0)
     limit = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                   static_cast<std::size_t>(threads));
   if (!gen_dir.empty()) return generate(gen_dir, tracks, seconds, rate_hz);
+  if (!click.empty()) return write_click(click, seconds, rate_hz);
   if (inputs.empty()) {
     std::cerr << "lathe_bench_measure: nothing to measure (give files or folders, or --generate DIR)\n"
               << app.help();

@@ -152,11 +152,12 @@ TEST(ProfileErrors, MisspelledStageKeyIsNamedWithTheAllowedKeys) {
 }
 
 TEST(ProfileErrors, UnknownStageTypeListsTheKnownTypes) {
-  const std::string msg = profile_error("[[stage]]\ntype = \"reverb\"\n", "p.toml");
+  const std::string msg = profile_error("[[stage]]\ntype = \"flanger\"\n", "p.toml");
   EXPECT_TRUE(Contains(msg, "p.toml:2"));
-  EXPECT_TRUE(Contains(msg, "reverb"));
+  EXPECT_TRUE(Contains(msg, "flanger"));
   EXPECT_TRUE(Contains(msg, "\"gain\""));
   EXPECT_TRUE(Contains(msg, "\"dither\""));
+  EXPECT_TRUE(Contains(msg, "\"reverb\""));
 }
 
 TEST(ProfileErrors, StageWithoutTypeIsRefused) {
