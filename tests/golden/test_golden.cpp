@@ -90,6 +90,17 @@ std::vector<Chain> chains() {
   c.push_back({"stage-reverb-plate-cut-float32",
                "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"reverb\"\nir = \"plate\"\nmix_pct = 30\n"
                "wet_highpass_hz = 150\ntail = \"cut\"\n"});
+  c.push_back({"stage-compressor-rms-unlinked-float32",
+               "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"compressor\"\nthreshold_db = -24\nratio = 4\n"
+               "knee_db = 6\nattack_ms = 2\nrelease_ms = 60\ndetection = \"rms\"\nlink = \"unlinked\"\n"
+               "sidechain_hpf_hz = 100\nmakeup_db = 3\nmix = 70\n"});
+  c.push_back({"stage-compressor-peak-tpdf24",
+               "[delivery]\nbits = 24\n[[stage]]\ntype = \"compressor\"\nthreshold_db = -12\nratio = 2\n"});
+  c.push_back({"stage-saturation-tape-float32",
+               "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"saturation\"\nmodel = \"tape\"\ndrive_db = 12\n"});
+  c.push_back({"stage-saturation-tube-mix-tpdf24",
+               "[delivery]\nbits = 24\n[[stage]]\ntype = \"saturation\"\nmodel = \"tube\"\ndrive_db = 6\n"
+               "bias = 0.3\nmix = 50\noutput_db = -1\noversampling = 4\n"});
   for (const auto& b : host::builtin_profiles()) c.push_back({std::string("profile-") + b.name, ""});
   return c;
 }

@@ -203,6 +203,39 @@ TEST_P(TargetingAtRate, EveryDeliveryProfileHitsItsTargetWithoutOvers) {
 INSTANTIATE_TEST_SUITE_P(Rates, TargetingAtRate, testing::Values(44100, 48000, 96000),
                          [](const testing::TestParamInfo<int>& param) { return std::to_string(param.param) + "Hz"; });
 
+// ---- the mastering presets (issue 7): full chains that end in targeting ------------------------------------------
+class PresetAtRate : public testing::TestWithParam<int> {};
+
+TEST_P(PresetAtRate, EveryPresetHitsItsTargetWithoutOvers) {
+  const int rate = GetParam();
+  for (const char* name : {"streaming-warm", "streaming-bright-loud", "acoustic-gentle", "podcast-speech"}) {
+    const host::Profile profile = host::load_profile(name);
+    const auto outs = master(profile,
+                             {{"hot", band_mix(2, 8.0, rate, -1.0, 21)},
+                              {"quiet", band_mix(2, 8.0, rate, -14.0, 22)},
+                              {"mono", band_mix(1, 8.0, rate, -8.0, 23, 0.4)}},
+                             rate);
+    const double target = *profile.targets.integrated_lufs, ceiling = *profile.targets.ceiling_dbtp;
+    for (const auto& o : outs) {
+      SCOPED_TRACE(testing::Message() << name << " at " << rate << " Hz, " << o.report.input);
+      ASSERT_TRUE(o.report.ok) << o.report.error;
+      EXPECT_TRUE(o.report.delivery.target_reached) << o.report.delivery.not_reached;
+      ASSERT_TRUE(o.report.output_loudness.integrated_lufs);
+      // Within 0.05 LU, unless the search stopped at one of the preset's caps (then within its tolerance).
+      const bool at_cap = o.report.delivery.max_gain_reduction_db > profile.targets.max_gain_reduction_db - 0.1 ||
+                          o.report.delivery.gain_db > profile.targets.max_gain_db - 0.1;
+      EXPECT_NEAR(*o.report.output_loudness.integrated_lufs, target, at_cap ? profile.targets.tolerance_lu : 0.05)
+          << "GR " << o.report.delivery.max_gain_reduction_db << " dB, gain " << o.report.delivery.gain_db << " dB";
+      EXPECT_LE(o.report.output_loudness.true_peak_dbtp, ceiling);
+      EXPECT_LE(ebur128_true_peak_db(o.delivered, o.rate), ceiling + 1e-6);
+      EXPECT_LE(reference_true_peak_db(o.delivered), ceiling + 0.005);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Rates, PresetAtRate, testing::Values(44100, 48000),
+                         [](const testing::TestParamInfo<int>& param) { return std::to_string(param.param) + "Hz"; });
+
 // ---- full-band material -----------------------------------------------------------------------------------------
 // Content up to the Nyquist frequency, where interpolators disagree: hats of white noise (every frequency to
 // fs/2) over the band mix, the whole soft-clipped (tanh) as a hot master would be. Short meters (libebur128's
