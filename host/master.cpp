@@ -6,8 +6,10 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <optional>
 
 #include "host/delivery/deliver.hpp"
+#include "host/dsp/ltas.hpp"
 #include "host/errors.hpp"
 #include "host/io/audio_reader.hpp"
 #include "host/io/atomic_file.hpp"
@@ -95,6 +97,7 @@ struct Analysis {
   double peak = 0;
   LoudnessSummary loudness;
   std::vector<double> dc_offset;  // per channel
+  std::shared_ptr<const dsp::Ltas> spectrum;  // the input's long-term average spectrum, when a stage wants it
 };
 
 
@@ -106,10 +109,12 @@ std::string hex64(std::uint64_t v) {
 
 // Reads the whole track once in bounded segments: counts frames, checks every sample is finite, measures the
 // sample peak and hashes the decoded audio (the dither key: same audio, same noise, in any batch).
-Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
+Analysis analyse(TrackIo& io, std::int64_t segment_frames, bool want_spectrum) {
   Analysis a;
   a.info = io.open_input();
   const auto channels = static_cast<std::size_t>(a.info.channels);
+  std::optional<dsp::LtasAccumulator> spectrum;
+  if (want_spectrum) spectrum.emplace(a.info.rate_hz, a.info.channels);
   std::vector<float> buf(static_cast<std::size_t>(segment_frames) * channels);
   ContentHash64 hash;
   meter::TrackMeter loudness(a.info.rate_hz, a.info.channels);
@@ -131,6 +136,7 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
     }
     hash.update(buf.data(), n * sizeof(float));
     loudness.add_interleaved(buf.data(), got);
+    if (spectrum) spectrum->add_interleaved(buf.data(), got);
     a.frames += got;
   }
   if (a.frames == 0) throw InputError("no audio: the file holds 0 samples", "nothing to master; remove it");
@@ -144,6 +150,7 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames) {
   const meter::TrackReport measured = loudness.finish();
   a.loudness = summarise(measured);
   for (const auto& ch : measured.per_channel) a.dc_offset.push_back(ch.dc_offset);
+  if (spectrum) a.spectrum = std::make_shared<const dsp::Ltas>(spectrum->finish());
   io.rewind();
   return a;
 }
@@ -298,6 +305,10 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       finish(index, error);
   };
 
+  // The analysis pass measures the input's spectrum only when a stage needs it (the match stage).
+  const bool want_spectrum = std::any_of(profile.stages.begin(), profile.stages.end(),
+                                         [](const auto& st) { return st->wants_input_spectrum(); });
+
   std::vector<Active> active;
   std::size_t next = 0;
   BlockBatch batch;
@@ -318,7 +329,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
         try {
           if (!options.overwrite && io.output_exists())
             throw OutputError("output exists: " + io.output_name(), "pass --overwrite to replace it");
-          a.analysis = analyse(io, seg);
+          a.analysis = analyse(io, seg, want_spectrum);
           const AudioInfo& info = a.analysis.info;
           r.rate_hz = info.rate_hz;
           r.channels = info.channels;
@@ -331,7 +342,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.metadata = info.metadata;
           // Each stage plans the track (filters designed for this rate, state made); the segment length is the
           // option rounded up to a multiple of every stage's block.
-          TrackShape shape{info.rate_hz, info.channels, a.analysis.dc_offset, a.analysis.frames, 0, 0};
+          TrackShape shape{info.rate_hz, info.channels, a.analysis.dc_offset, a.analysis.frames, 0, 0,
+                           a.analysis.spectrum};
           std::int64_t block = 1;
           for (const auto& stage : profile.stages) {
             shape.latency_before = a.latency;
@@ -481,6 +493,11 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     for (std::size_t s = 0; s < active.size(); ++s) {
       Active& a = active[s];
       if (s < batch.clipped_samples.size()) result.tracks[a.index].clipped_samples += batch.clipped_samples[s];
+      if (a.error.empty() && a.fed_frames == a.stream_frames()) {
+        // The track has been through the whole chain: each stage adds its part to the report.
+        for (std::size_t i = 0; i < profile.stages.size(); ++i)
+          profile.stages[i]->report_track(a.states[i].get(), result.tracks[a.index]);
+      }
       if (!a.error.empty()) {
         tracks[a.index]->abandon();
         fail(a.index, a.error);

@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/engine/engine.hpp"
@@ -99,6 +100,13 @@ struct TrackReport;
 // The summary of a meter report kept per track.
 LoudnessSummary summarise(const meter::TrackReport& m);
 
+// What a `match` stage did to a track: the reference and the applied EQ curve, in dB at the 1/3-octave
+// centres from 31.5 Hz to 16 kHz.
+struct MatchReport {
+  std::string reference;
+  std::vector<std::pair<double, double>> curve_db;  // (Hz, dB)
+};
+
 struct TrackReport {
   std::string input;
   std::string output;
@@ -115,6 +123,7 @@ struct TrackReport {
   LoudnessSummary output_loudness;    // measured on the delivered samples (after dither and quantisation)
   DeliveryReport delivery;
   Metadata metadata;
+  std::optional<MatchReport> match;   // set when a match stage ran over the track
 };
 
 // An album written as one file (album mode with album_file = true).

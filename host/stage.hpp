@@ -17,6 +17,10 @@
 namespace lathe::host {
 
 class ProfileTable;
+struct TrackReport;
+namespace dsp {
+struct Ltas;
+}
 
 // What a stage needs to know of a track before its first segment.
 struct TrackShape {
@@ -28,6 +32,9 @@ struct TrackShape {
   // followed by their tails.
   std::int64_t latency_before = 0;
   std::int64_t tail_before = 0;
+  // The long-term average spectrum of the track's INPUT (before the chain), measured by the analysis pass
+  // (host/dsp/ltas.hpp); set only when a stage of the profile asks for it (Stage::wants_input_spectrum).
+  std::shared_ptr<const dsp::Ltas> input_spectrum;
 };
 
 // Per-track state a stage carries from one segment of a track to the next (filter history, envelopes). Owned
@@ -66,6 +73,11 @@ class Stage {
   virtual void process(Engine& engine, BlockBatch& batch, std::span<StageState* const> state) const = 0;
   // Writes the stage's parameters back as TOML (for `lathe profiles --show` and reports).
   virtual void describe(toml::table& out) const = 0;
+  // True when start_track needs TrackShape::input_spectrum (the analysis pass then measures it).
+  virtual bool wants_input_spectrum() const { return false; }
+  // Called once when a track has been through the chain, with the state start_track made for it (null for
+  // stateless stages): adds what the stage has to say about the track to its report. Default: nothing.
+  virtual void report_track(const StageState* /*state*/, TrackReport& /*report*/) const {}
 };
 
 // Makes the stage of `type` from its table; throws ProfileError for unknown types, unknown keys and values

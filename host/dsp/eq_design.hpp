@@ -6,6 +6,7 @@
 
 #include <toml++/toml.h>
 
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -103,6 +104,13 @@ long eq_auto_fir_taps(std::span<const EqBand> bands, double rate_hz);
 // as 0 dB bells) gives exactly a unit impulse. Deterministic (same taps on every run and thread).
 // Throws std::invalid_argument for an even or out-of-range `taps` or a rate that is not positive.
 std::vector<double> eq_design_fir(std::span<const EqBand> bands, double rate_hz, long taps);
+
+// The same design for any magnitude curve: `gain(f_hz)` (linear, finite, >= 0) is sampled at k * rate_hz / m,
+// k = 0 .. m/2, on the dense grid (m = the power of two >= 4 (taps + 1)), then zero phase, inverse FFT and the
+// sharpened Kaiser window as above. A curve that is exactly 1.0 at every grid point gives exactly a unit
+// impulse. eq_design_fir is this function with the bands' product as `gain`.
+std::vector<double> design_linear_phase_fir(const std::function<double(double f_hz)>& gain, double rate_hz,
+                                            long taps);
 
 // The realised magnitude (linear) of symmetric FIR taps at f_hz: |sum h[n] e^{-j w n}| by a direct sum in
 // double (for tests and diagnostics).

@@ -1,5 +1,6 @@
 #include "host/profile/profile.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -7,6 +8,7 @@
 #include "host/errors.hpp"
 #include "host/profile/builtin.hpp"
 #include "host/profile/profile_table.hpp"
+#include "host/stages/match_stage.hpp"
 
 namespace lathe::host {
 Profile parse_profile(const std::string& text, const std::string& source) {
@@ -130,6 +132,28 @@ Profile parse_profile(const std::string& text, const std::string& source) {
     ProfileTable t(defaults, source, "dither (default)");
     p.stages.push_back(make_stage("dither", t));
   }
+  // A match stage with loudness = "reference" makes the reference's integrated loudness the delivery target.
+  bool target_from_reference = false;
+  for (std::size_t i = 0; i < p.stages.size(); ++i) {
+    const std::optional<double> lufs = match_reference_loudness(*p.stages[i]);
+    if (!lufs) continue;
+    const std::string at = source + ":" + std::to_string(stage_lines[i]) + ": stage " + std::to_string(i + 1) +
+                           " (match): loudness = \"reference\": ";
+    if (target_from_reference)
+      throw ProfileError(at + "an earlier match stage already sets the target from its reference",
+                         "set loudness = \"reference\" on one match stage only");
+    if (p.targets.integrated_lufs)
+      throw ProfileError(at + "[targets] also sets integrated_lufs; the delivery target can come from one of them",
+                         "remove integrated_lufs from [targets], or set loudness = \"keep\"");
+    const bool has_limiter = std::any_of(p.stages.begin(), p.stages.end(),
+                                         [](const auto& st) { return st->type() == "limiter"; });
+    if (!p.targets.ceiling_dbtp && !has_limiter)
+      throw ProfileError(at + "reaching a loudness target needs the delivery limiter",
+                         "add a [targets] table with ceiling_dbtp (for example ceiling_dbtp = -1.0)");
+    p.targets.integrated_lufs = *lufs;
+    p.targets.integrated_from_reference = true;
+    target_from_reference = true;
+  }
   // The limiter works on whole tracks at the delivery rate: at most one, right before dither.
   int limiters = 0;
   for (std::size_t i = 0; i < p.stages.size(); ++i) {
@@ -199,7 +223,9 @@ std::string Profile::to_toml() const {
     delivery_table.insert_or_assign("sample_rate_hz", "keep");
   root.insert_or_assign("delivery", delivery_table);
   toml::table targets_table;
-  if (targets.integrated_lufs) targets_table.insert_or_assign("integrated_lufs", *targets.integrated_lufs);
+  // A target taken from a match stage's reference is that stage's to say (loudness = "reference"), not a key.
+  if (targets.integrated_lufs && !targets.integrated_from_reference)
+    targets_table.insert_or_assign("integrated_lufs", *targets.integrated_lufs);
   if (targets.ceiling_dbtp) targets_table.insert_or_assign("ceiling_dbtp", *targets.ceiling_dbtp);
   targets_table.insert_or_assign("tolerance_lu", targets.tolerance_lu);
   targets_table.insert_or_assign("max_gain_db", targets.max_gain_db);

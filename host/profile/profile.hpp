@@ -26,6 +26,7 @@ struct Delivery {
 // max_gain_reduction_db of limiting; album = true gives the tracks of one folder one common gain.
 struct Targets {
   std::optional<double> integrated_lufs;
+  bool integrated_from_reference = false;  // set by a match stage's loudness = "reference" (not written back)
   std::optional<double> ceiling_dbtp;
   double tolerance_lu = 0.1;
   double max_gain_db = 20.0;

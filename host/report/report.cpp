@@ -84,6 +84,11 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
         r["delivery"] = dj;
       }
       r["metadata"] = t.metadata;
+      if (t.match) {
+        json curve = json::array();
+        for (const auto& [hz, db] : t.match->curve_db) curve.push_back(json::array({hz, db}));
+        r["match"] = {{"reference", t.match->reference}, {"curve_db", curve}};
+      }
     }
     tracks.push_back(r);
   }

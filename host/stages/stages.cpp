@@ -11,6 +11,7 @@
 #include "host/stages/corrective_stage.hpp"
 #include "host/stages/eq_stage.hpp"
 #include "host/stages/limiter_stage.hpp"
+#include "host/stages/match_stage.hpp"
 #include "host/stages/reverb_stage.hpp"
 #include "host/stages/saturation_stage.hpp"
 
@@ -72,6 +73,7 @@ const std::map<std::string, Factory>& registry() {
       {"corrective", [](ProfileTable& t) { return make_corrective_stage(t); }},
       {"width", [](ProfileTable& t) { return make_width_stage(t); }},
       {"reverb", [](ProfileTable& t) { return make_reverb_stage(t); }},
+      {"match", [](ProfileTable& t) { return make_match_stage(t); }},
   };
   return r;
 }
