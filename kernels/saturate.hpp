@@ -132,8 +132,10 @@ LATHE_HD inline float mix_one(const Table& t, float dry, float wet) {
 LATHE_HD inline bool has_wet(const Table& t) { return t.wet_gain != 0.0f; }
 
 // Outputs j in [j_begin, j_end) (j_begin >= history(t)) from the extended buffer xe, into y[j - j_begin].
-// `s` is scratch of at least scratch_floats(t, j_end - j_begin) floats. The CPU engine's chunk; the CUDA kernel
-// computes the same s[m] and w[c] with a different thread mapping.
+// `s` is scratch of at least scratch_floats(t, j_end - j_begin) floats. The plain scalar reference: the CUDA
+// kernel computes the same s[m] and w[c] (one per thread), and the CPU engine (host/dsp/saturation.cpp,
+// saturate_range_cpu) computes them in SIMD lanes, one output per lane with exactly these operations in this
+// order, from a polyphase layout of s; tests/host/test_saturation.cpp checks it against this function bit for bit.
 LATHE_HD inline std::int64_t scratch_floats(const Table& t, std::int64_t outputs) {
   return (outputs - 1) * t.R + static_cast<std::int64_t>(t.R) * t.T;
 }

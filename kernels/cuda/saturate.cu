@@ -1,7 +1,8 @@
 // CUDA launcher of the saturation stage: kernels/saturate.hpp mapped onto a grid of (tile, block). Each CUDA block
 // computes the shaped oversampled samples s[m] its tile of outputs reads into shared memory, then each thread
 // computes whole outputs w[c] from them. s[m] and w[c] are the same functions, summed in the same order, as in
-// the CPU engine's saturate::process_range, so the bits match whatever the tiling.
+// saturate::process_range, which the CPU engine's SIMD runner matches lane for lane (host/dsp/saturation.cpp), so
+// the bits match whatever the tiling.
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/saturate.hpp"
