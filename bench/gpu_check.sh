@@ -3,7 +3,7 @@
 #   1. pack the binaries here:   bench/gpu_check.sh --pack [BUILD_DIR]     (default build; writes .device/)
 #   2. on the GPU machine:       bash bench/gpu_check.sh --run             (with carry=[".device"])
 # --run executes every test that compares the CUDA engine with the CPU engine (goldens of every stage and
-# profile, FFT, convolution, meter, limiter and resampler), then the whole suite, then the benches, printing
+# profile, FFT, convolution, meter, limiter, resampler, compressor, saturation, multiband), then the whole suite, then the benches, printing
 # everything to stdout for bench/RESULTS.md. The tests use absolute paths of the build tree (LATHE_BINARY), so
 # the build folder is linked to the packed lathe binary when the tree sits elsewhere.
 set -euo pipefail
@@ -37,5 +37,8 @@ echo "== the whole suite"
 echo "== benches"
 .device/bin/lathe_bench --tracks 64 --seconds 30 --profile streaming || true
 .device/bin/lathe_bench --tracks 64 --seconds 30 --profile cd-16 || true
+# The full chains (compressor, saturation, width, reverb, targeting) on both engines.
+.device/bin/lathe_bench --tracks 64 --seconds 30 --profile streaming-warm || true
+.device/bin/lathe_bench --tracks 64 --seconds 30 --profile acoustic-gentle || true
 .device/bin/lathe_bench_fft || true
 .device/bin/lathe_bench_analyze || true
