@@ -4,7 +4,6 @@
 // direct convolution with the shaped IR, keeps or cuts its tail, honours its predelay, resamples an IR file
 // at another rate and refuses what it cannot use with the key named.
 #include <gtest/gtest.h>
-#include <sndfile.h>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +16,7 @@
 #include "host/master.hpp"
 #include "host/profile/profile.hpp"
 #include "tests/signals.hpp"
+#include "tests/support.hpp"
 
 namespace lathe::test {
 namespace {
@@ -185,22 +185,11 @@ TEST(Width, BassMonoRemovesTheLowSide) {
 }
 
 // ---- reverb ------------------------------------------------------------------------------------------------------
-std::string write_ir(const std::string& name, const Planar& ir, int rate) {
-  const auto dir = std::filesystem::temp_directory_path() / "lathe-test-ir";
-  std::filesystem::create_directories(dir);
-  const std::string path = (dir / name).string();
-  SF_INFO info{};
-  info.samplerate = rate;
-  info.channels = static_cast<int>(ir.size());
-  info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-  SNDFILE* f = sf_open(path.c_str(), SFM_WRITE, &info);
-  EXPECT_NE(f, nullptr) << sf_strerror(nullptr);
-  std::vector<float> inter(ir[0].size() * ir.size());
-  for (std::size_t i = 0; i < ir[0].size(); ++i)
-    for (std::size_t c = 0; c < ir.size(); ++c) inter[i * ir.size() + c] = ir[c][i];
-  sf_writef_float(f, inter.data(), static_cast<sf_count_t>(ir[0].size()));
-  sf_close(f);
-  return path;
+// Writes an IR file into `dir` (32-bit float WAV) and returns its path.
+std::string write_ir(const TempDir& dir, const std::string& name, const Planar& ir, int rate) {
+  const fs::path path = dir / name;
+  EXPECT_TRUE(write_audio(path, ir, rate)) << path;
+  return path.string();
 }
 
 Planar decaying_ir(int channels, std::size_t n, std::uint64_t seed) {
@@ -211,9 +200,10 @@ Planar decaying_ir(int channels, std::size_t n, std::uint64_t seed) {
 }
 
 TEST(Reverb, EqualsDirectConvolutionWithTheShapedIr) {
+  const TempDir dir;
   const int rate = 44100;
   const Planar ir = decaying_ir(2, 1500, 21);
-  const std::string path = write_ir("direct.wav", ir, rate);
+  const std::string path = write_ir(dir, "direct.wav", ir, rate);
   const Planar in = noise(2, 20000, 22, 0.3);
   const double wet_db = -6, dry_db = -3;
   const Out o = run("[[stage]]\ntype = \"reverb\"\nir = \"" + path + "\"\nwet_db = -6.0\ndry_db = -3.0\nir_fade_ms = 0\n",
@@ -243,6 +233,7 @@ TEST(Reverb, EqualsDirectConvolutionWithTheShapedIr) {
 }
 
 TEST(Reverb, PredelayMixAndSegmentsAndRates) {
+  const TempDir dir;
   const int rate = 48000;
   Planar click(2, std::vector<float>(30000, 0.0f));
   click[0][1000] = click[1][1000] = 0.5f;
@@ -259,7 +250,7 @@ TEST(Reverb, PredelayMixAndSegmentsAndRates) {
   const std::string hall = "[[stage]]\ntype = \"reverb\"\nir = \"hall\"\nwet_db = -12\nwet_lowpass_hz = 8000\nwet_highpass_hz = 200\n";
   EXPECT_EQ(run(hall, music, rate, 16384).audio, run(hall, music, rate, 65536).audio);
   // An IR file at 96 kHz on a 44.1 kHz track: converted, and its length follows.
-  const std::string path = write_ir("hires.wav", decaying_ir(1, 9600, 33), 96000);
+  const std::string path = write_ir(dir, "hires.wav", decaying_ir(1, 9600, 33), 96000);
   const Out r = run("[[stage]]\ntype = \"reverb\"\nir = \"" + path + "\"\n", noise(1, 10000, 34, 0.2), 44100);
   ASSERT_TRUE(r.report.ok) << r.report.error;
   EXPECT_NEAR(static_cast<double>(r.audio[0].size() - 10000), 9600.0 * 44100 / 96000, 40.0);
@@ -293,6 +284,7 @@ TEST(Reverb, BuiltinIrsDecayAtTheirRecipesRate) {
 }
 
 TEST(Reverb, RefusesWhatItCannotUse) {
+  const TempDir dir;
   const auto expect_error = [](const std::string& stage, const std::string& key) {
     try {
       const auto p = host::parse_profile("name = \"t\"\n[[stage]]\ntype = \"reverb\"\n" + stage + "\n", "bad.toml");
@@ -315,7 +307,7 @@ TEST(Reverb, RefusesWhatItCannotUse) {
   expect_error("ir = \"plate\"\npredelay_ms = -1", "predelay_ms");
   expect_error("ir = \"plate\"\ntail = \"fade\"", "tail");
   expect_error("ir = \"plate\"\nwet_lowpass_hz = 6000", "wet_lowpass_hz");  // above 0.45 x 8 kHz
-  const std::string quad = write_ir("quad.wav", decaying_ir(4, 100, 40), 48000);
+  const std::string quad = write_ir(dir, "quad.wav", decaying_ir(4, 100, 40), 48000);
   expect_error("ir = \"" + quad + "\"", "4 channels");
 }
 
