@@ -7,7 +7,9 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <string>
 #include <vector>
 
 #include "host/dsp/convolution.hpp"
@@ -15,8 +17,10 @@
 #include "host/dsp/resample_design.hpp"
 #include "host/engine/engine.hpp"
 #include "host/engine/stage_ops.hpp"
+#include "host/errors.hpp"
 #include "kernels/convolve.hpp"
 #include "kernels/gain.hpp"
+#include "kernels/mix.hpp"
 
 namespace lathe::host {
 namespace {
@@ -46,6 +50,7 @@ class CpuEngine final : public Engine {
 
   void load(BlockBatch& batch) override {
     batch_ = &batch;
+    current_ = 0;
     map_.build(batch.blocks);
     batch.clipped_samples.assign(static_cast<std::size_t>(batch.slots), 0);
   }
@@ -54,7 +59,7 @@ class CpuEngine final : public Engine {
 
   void apply_gain(std::span<const float> gain_per_slot) override {
     for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
-      kernels::gain_apply(batch_->samples.data() + blk.offset + first, count, gain_per_slot[blk.slot]);
+      kernels::gain_apply(current() + blk.offset + first, count, gain_per_slot[blk.slot]);
     });
   }
 
@@ -62,7 +67,7 @@ class CpuEngine final : public Engine {
     batch_->quantised.resize(batch_->samples.size());
     for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
       const std::int64_t clamped = kernels::quantise_block(
-          batch_->samples.data() + blk.offset + first, batch_->quantised.data() + blk.offset + first, count,
+          current() + blk.offset + first, batch_->quantised.data() + blk.offset + first, count,
           blk.start_sample + first, blk.track_key, blk.channel, params, blk.preroll);
       if (clamped != 0)
         std::atomic_ref<std::uint64_t>(batch_->clipped_samples[blk.slot])
@@ -80,7 +85,7 @@ class CpuEngine final : public Engine {
       const ConvolveJob& job = per_block[b];
       if (job.fir == nullptr) return;
       const kernels::Block& blk = blocks[b];
-      dsp::convolve_segment(*job.fir, batch_->samples.data() + blk.offset, blk.length_samples, job.state,
+      dsp::convolve_segment(*job.fir, current() + blk.offset, blk.length_samples, job.state,
                             scratch_[b], /*parallel=*/true);
     });
   }
@@ -109,7 +114,7 @@ class CpuEngine final : public Engine {
 
   void mid_side(std::span<const BlockPair> pairs, bool encode) override {
     const auto& blocks = batch_->blocks;
-    float* samples = batch_->samples.data();
+    float* samples = current();
     tbb::parallel_for(std::size_t{0}, pairs.size(), [&](std::size_t i) {
       const kernels::Block& a = blocks[pairs[i].first];
       const kernels::Block& b = blocks[pairs[i].second];
@@ -127,14 +132,14 @@ class CpuEngine final : public Engine {
                     std::span<const std::int64_t> offset_end) override {
     for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
       const std::size_t b = static_cast<std::size_t>(&blk - batch_->blocks.data());
-      kernels::scale_offset_apply(batch_->samples.data() + blk.offset + first, count, scale[b], offset[b],
+      kernels::scale_offset_apply(current() + blk.offset + first, count, scale[b], offset[b],
                                   blk.start_sample + first, offset_end[b]);
     });
   }
 
   void swap_blocks(std::span<const BlockPair> pairs) override {
     const auto& blocks = batch_->blocks;
-    float* samples = batch_->samples.data();
+    float* samples = current();
     tbb::parallel_for(std::size_t{0}, pairs.size(), [&](std::size_t i) {
       const kernels::Block& a = blocks[pairs[i].first];
       const kernels::Block& b = blocks[pairs[i].second];
@@ -144,10 +149,40 @@ class CpuEngine final : public Engine {
   }
 
   void dynamics(std::span<const DynamicsJob> jobs) override {
-    run_dynamics_cpu(batch_->samples.data(), batch_->blocks, jobs);
+    run_dynamics_cpu(current(), batch_->blocks, jobs);
   }
   void saturate(std::span<const SaturateJob> jobs) override {
-    run_saturate_cpu(batch_->samples.data(), batch_->blocks, jobs);
+    run_saturate_cpu(current(), batch_->blocks, jobs);
+  }
+
+  void copy_buffer(int from, int to) override {
+    check_buffer(from, "copy_buffer");
+    check_buffer(to, "copy_buffer");
+    if (from == to) throw Error("copy_buffer: a buffer cannot be copied onto itself");
+    const float* src = buffer(from);
+    float* dst = buffer(to);
+    const std::size_t n = batch_->samples.size();
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, static_cast<std::size_t>(kernels::kChunkSamples)),
+                      [&](const auto& range) {
+                        std::copy(src + range.begin(), src + range.end(), dst + range.begin());
+                      });
+  }
+
+  void add_buffer(int from, int to) override {
+    check_buffer(from, "add_buffer");
+    check_buffer(to, "add_buffer");
+    if (from == to) throw Error("add_buffer: a buffer cannot be added to itself");
+    const float* src = buffer(from);
+    float* dst = buffer(to);
+    for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
+      kernels::add_apply(dst + blk.offset + first, src + blk.offset + first, count);
+    });
+  }
+
+  void use_buffer(int k) override {
+    check_buffer(k, "use_buffer");
+    buffer(k);  // allocates an auxiliary buffer on first use
+    current_ = k;
   }
 
  private:
@@ -163,7 +198,27 @@ class CpuEngine final : public Engine {
     });
   }
 
+  void check_buffer(int k, const char* op) const {
+    if (batch_ == nullptr) throw Error(std::string(op) + ": no batch is loaded");
+    if (k < 0 || k > kMaxAuxBuffers)
+      throw Error(std::string(op) + ": buffer " + std::to_string(k) + " is out of range (0 to " +
+                  std::to_string(kMaxAuxBuffers) + ")");
+  }
+  // Buffer k (0: the batch's samples), an auxiliary one sized to the loaded batch.
+  float* buffer(int k) {
+    if (k == 0) return batch_->samples.data();
+    std::vector<float>& aux = aux_[static_cast<std::size_t>(k - 1)];
+    if (aux.size() != batch_->samples.size()) aux.resize(batch_->samples.size());
+    return aux.data();
+  }
+  // The buffer the batch operations read and write.
+  float* current() {
+    return current_ == 0 ? batch_->samples.data() : aux_[static_cast<std::size_t>(current_ - 1)].data();
+  }
+
   BlockBatch* batch_ = nullptr;
+  int current_ = 0;
+  std::array<std::vector<float>, kMaxAuxBuffers> aux_;
   ChunkMap map_;
   std::vector<dsp::ConvolveScratch> scratch_;
 };

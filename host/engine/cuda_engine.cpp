@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <cstring>
 #include <map>
@@ -94,6 +95,7 @@ class CudaEngine final : public Engine {
     check_cuda(cudaMemsetAsync(d_clipped, 0, slots_ * sizeof(unsigned long long), stream_),
                "clearing GPU counters");
     sample_count_ = batch.samples.size();
+    current_ = 0;
     batch_blocks_ = batch.blocks;
     ++generation_;
     evict_states();
@@ -123,13 +125,13 @@ class CudaEngine final : public Engine {
     float* d_gain = params_.reserve(gain_per_slot.size());
     check_cuda(cudaMemcpyAsync(d_gain, gain_per_slot.data(), gain_per_slot.size_bytes(), cudaMemcpyHostToDevice,
                                stream_), "copying gains to the GPU");
-    check_launch(kernels::cuda::launch_gain(samples_.get(), blocks_.get(), block_count_, max_block_, d_gain, stream_),
+    check_launch(kernels::cuda::launch_gain(cur(), blocks_.get(), block_count_, max_block_, d_gain, stream_),
                  "launching the gain kernel");
   }
 
   void quantise(const kernels::QuantiseParams& params) override {
     std::int32_t* d_out = quantised_buf_.reserve(sample_count_);
-    check_launch(kernels::cuda::launch_quantise(samples_.get(), d_out, blocks_.get(), block_count_, max_block_,
+    check_launch(kernels::cuda::launch_quantise(cur(), d_out, blocks_.get(), block_count_, max_block_,
                                                 params, clipped_.get(), stream_),
                  "launching the quantise kernel");
     quantised_ = true;
@@ -154,7 +156,7 @@ class CudaEngine final : public Engine {
     std::uint32_t* d_pairs = pairs_.reserve(flat.size());
     check_cuda(cudaMemcpyAsync(d_pairs, flat.data(), flat.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice,
                                stream_), "copying the mid/side pairs to the GPU");
-    check_launch(kernels::cuda::launch_mid_side(samples_.get(), blocks_.get(), d_pairs,
+    check_launch(kernels::cuda::launch_mid_side(cur(), blocks_.get(), d_pairs,
                                                 static_cast<std::int64_t>(pairs.size()), max_block_, encode, stream_),
                  "launching the mid/side kernel");
     // `flat` must outlive the asynchronous copy.
@@ -172,7 +174,7 @@ class CudaEngine final : public Engine {
                "copying block scales to the GPU");
     check_cuda(cudaMemcpyAsync(d_end, offset_end.data(), offset_end.size_bytes(), cudaMemcpyHostToDevice, stream_),
                "copying block offset ends to the GPU");
-    check_launch(kernels::cuda::launch_scale_offset(samples_.get(), blocks_.get(), block_count_, max_block_,
+    check_launch(kernels::cuda::launch_scale_offset(cur(), blocks_.get(), block_count_, max_block_,
                                                     d, d + scale.size(), d_end, stream_),
                  "launching the scale kernel");
     synchronize();  // `both` must outlive the asynchronous copy
@@ -188,7 +190,7 @@ class CudaEngine final : public Engine {
     std::uint32_t* d_pairs = pairs_.reserve(flat.size());
     check_cuda(cudaMemcpyAsync(d_pairs, flat.data(), flat.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice,
                                stream_), "copying the swapped pairs to the GPU");
-    check_launch(kernels::cuda::launch_swap(samples_.get(), blocks_.get(), d_pairs,
+    check_launch(kernels::cuda::launch_swap(cur(), blocks_.get(), d_pairs,
                                             static_cast<std::int64_t>(pairs.size()), max_block_, stream_),
                  "launching the swap kernel");
     synchronize();
@@ -199,6 +201,34 @@ class CudaEngine final : public Engine {
   }
   void saturate(std::span<const SaturateJob> jobs) override {
     if (!jobs.empty()) run_saturate_cuda(view(), jobs);
+  }
+
+  void copy_buffer(int from, int to) override {
+    check_buffer(from, "copy_buffer");
+    check_buffer(to, "copy_buffer");
+    if (from == to) throw Error("copy_buffer: a buffer cannot be copied onto itself");
+    const float* src = buffer(from);
+    float* dst = buffer(to);
+    if (sample_count_ > 0)
+      check_cuda(cudaMemcpyAsync(dst, src, sample_count_ * sizeof(float), cudaMemcpyDeviceToDevice, stream_),
+                 "copying a sample buffer on the GPU");
+  }
+
+  void add_buffer(int from, int to) override {
+    check_buffer(from, "add_buffer");
+    check_buffer(to, "add_buffer");
+    if (from == to) throw Error("add_buffer: a buffer cannot be added to itself");
+    const float* src = buffer(from);
+    float* dst = buffer(to);
+    if (block_count_ == 0) return;
+    check_launch(kernels::cuda::launch_add(dst, src, blocks_.get(), block_count_, max_block_, stream_),
+                 "launching the add kernel");
+  }
+
+  void use_buffer(int k) override {
+    check_buffer(k, "use_buffer");
+    buffer(k);  // allocates an auxiliary buffer on first use
+    current_ = k;
   }
 
   // The meter's jobs: everything they read and write is packed into one arena (host staging -> device), the
@@ -432,7 +462,24 @@ class CudaEngine final : public Engine {
  private:
   CudaBatchView view() {
     check_cuda(cudaSetDevice(device_), "selecting the GPU");
-    return CudaBatchView{samples_.get(), blocks_.get(), &batch_blocks_, stream_, device_};
+    return CudaBatchView{cur(), blocks_.get(), &batch_blocks_, stream_, device_};
+  }
+
+  static void check_buffer(int k, const char* op) {
+    if (k < 0 || k > kMaxAuxBuffers)
+      throw Error(std::string(op) + ": buffer " + std::to_string(k) + " is out of range (0 to " +
+                  std::to_string(kMaxAuxBuffers) + ")");
+  }
+  // Buffer k on the device (0: the batch's samples), an auxiliary one grown to the loaded batch's size.
+  // Growing reallocates without keeping the contents, which only happens before the buffer's first use in a
+  // batch (every use reserves the loaded batch's size).
+  float* buffer(int k) {
+    if (k == 0) return samples_.get();
+    return aux_[static_cast<std::size_t>(k - 1)].reserve(sample_count_);
+  }
+  // The buffer the batch operations read and write.
+  float* cur() const {
+    return current_ == 0 ? samples_.get() : aux_[static_cast<std::size_t>(current_ - 1)].get();
   }
 
   struct ResidentFir {
@@ -502,20 +549,20 @@ class CudaEngine final : public Engine {
 
     namespace kc = kernels::cuda;
     const auto members_n = static_cast<std::int64_t>(members.size());
-    check_launch(kc::launch_conv_gather(samples_.get(), d_descs, d_items, n_items, B, d_time, stream_),
+    check_launch(kc::launch_conv_gather(cur(), d_descs, d_items, n_items, B, d_time, stream_),
                  "launching the convolution gather");
     kc::DeviceFft& fft = device_fft(fir.log2_block + 1);
     check_launch(kc::rfft_forward(fft, d_time, static_cast<std::size_t>(2 * B), d_fresh, static_cast<std::size_t>(bins),
                                   static_cast<std::size_t>(n_items), stream_),
                  "launching the forward FFT");
-    check_launch(kc::launch_conv_state(samples_.get(), d_fresh, d_descs, members_n, P, B, stream_),
+    check_launch(kc::launch_conv_state(cur(), d_fresh, d_descs, members_n, P, B, stream_),
                  "launching the convolution state update");
     check_launch(kc::launch_conv_mac(d_fresh, d_fir, d_descs, d_items, n_items, P, B, d_sums, stream_),
                  "launching the spectral sums");
     check_launch(kc::rfft_inverse(fft, d_sums, static_cast<std::size_t>(bins), d_time, static_cast<std::size_t>(2 * B),
                                   static_cast<std::size_t>(n_items), stream_),
                  "launching the inverse FFT");
-    check_launch(kc::launch_conv_scatter(d_time, samples_.get(), d_descs, d_items, n_items, B, stream_),
+    check_launch(kc::launch_conv_scatter(d_time, cur(), d_descs, d_items, n_items, B, stream_),
                  "launching the convolution scatter");
     // The tables above are read by kernels still queued: wait before they go out of scope.
     synchronize();
@@ -535,6 +582,8 @@ class CudaEngine final : public Engine {
   std::string name_;
   cudaStream_t stream_ = nullptr;
   DeviceBuffer<float> samples_;
+  std::array<DeviceBuffer<float>, kMaxAuxBuffers> aux_;
+  int current_ = 0;
   DeviceBuffer<std::int32_t> quantised_buf_;
   DeviceBuffer<kernels::Block> blocks_;
   DeviceBuffer<unsigned long long> clipped_;

@@ -90,7 +90,8 @@ class Engine {
   // engine forgets convolution states that sit out two of its batches).
   virtual std::unique_ptr<Engine> make_companion() const = 0;
 
-  // Makes the batch's samples and blocks resident for the operations that follow.
+  // Makes the batch's samples and blocks resident for the operations that follow (and makes buffer 0 the
+  // current buffer again).
   virtual void load(BlockBatch& batch) = 0;
   // Copies results back: `samples`, and `quantised` plus clip counters when a quantise ran.
   virtual void store(BlockBatch& batch) = 0;
@@ -117,6 +118,20 @@ class Engine {
   // The compressor and the saturation over their jobs (see DynamicsJob, SaturateJob).
   virtual void dynamics(std::span<const DynamicsJob> jobs) = 0;
   virtual void saturate(std::span<const SaturateJob> jobs) = 0;
+
+  // Auxiliary buffers with the loaded batch's layout (same blocks at the same offsets), for stages that process
+  // several copies of the batch (the multiband compressor's bands). Buffer 0 is the batch's samples (what
+  // store() returns); buffers 1 .. kMaxAuxBuffers are auxiliary, allocated on demand to the loaded batch's
+  // size and kept between batches (their contents are not: a stage fills them before it reads them).
+  static constexpr int kMaxAuxBuffers = 4;
+  // Buffer `to` = buffer `from`, every sample (an exact copy). Throws Error for an index out of range or equal.
+  virtual void copy_buffer(int from, int to) = 0;
+  // Buffer `to` += buffer `from`, elementwise over the blocks (kernels/mix.hpp: one rounding per sample).
+  virtual void add_buffer(int from, int to) = 0;
+  // Every following batch operation (apply_gain, quantise, convolve, mid_side, scale_blocks, swap_blocks,
+  // dynamics, saturate) reads and writes buffer k instead of buffer 0, until use_buffer(0) or the next load().
+  // quantise() still writes the batch's `quantised` words. Throws Error for k out of range.
+  virtual void use_buffer(int k) = 0;
 
   // The loudness meter's per-sample kernels (kernels/meter.hpp) over segments in host memory, independent of
   // the loaded batch: recurrences one job per channel (or stereo pair), true peak cut into ranges. Returns when

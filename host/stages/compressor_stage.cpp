@@ -26,19 +26,13 @@ struct CompressorTrackState final : StageState {
 class CompressorStage final : public Stage {
  public:
   explicit CompressorStage(ProfileTable& t) {
-    p_.threshold_db = t.number("threshold_db", -60.0, 0.0, -18.0, "dBFS");
-    p_.ratio = t.number("ratio", 1.0, 100.0, 2.0, ":1");
-    p_.knee_db = t.number("knee_db", 0.0, 24.0, 6.0, "dB");
-    p_.attack_ms = t.number("attack_ms", 0.01, 500.0, 10.0, "ms");
-    p_.release_ms = t.number("release_ms", 1.0, 5000.0, 150.0, "ms");
-    p_.makeup_db = t.number("makeup_db", -24.0, 24.0, 0.0, "dB");
+    read_compressor_curve(t, p_);
     p_.rms = t.choice("detection", {"peak", "rms"}, "peak") == "rms";
     p_.rms_ms = t.number("rms_ms", 1.0, 300.0, 10.0, "ms");
     p_.linked = t.choice("link", {"linked", "unlinked"}, "linked") == "linked";
     p_.sidechain_hpf_hz = t.number("sidechain_hpf_hz", 0.0, 500.0, 0.0, "Hz (0 = off)");
     if (p_.sidechain_hpf_hz != 0.0 && p_.sidechain_hpf_hz < 20.0)
       t.fail("sidechain_hpf_hz", "must be 0 (off) or from 20 to 500 Hz");
-    p_.mix_percent = t.number("mix", 0.0, 100.0, 100.0, "%");
   }
 
   std::string type() const override { return "compressor"; }
@@ -82,17 +76,11 @@ class CompressorStage final : public Stage {
   }
 
   void describe(toml::table& out) const override {
-    out.insert_or_assign("threshold_db", p_.threshold_db);
-    out.insert_or_assign("ratio", p_.ratio);
-    out.insert_or_assign("knee_db", p_.knee_db);
-    out.insert_or_assign("attack_ms", p_.attack_ms);
-    out.insert_or_assign("release_ms", p_.release_ms);
-    out.insert_or_assign("makeup_db", p_.makeup_db);
+    write_compressor_curve(p_, out);
     out.insert_or_assign("detection", p_.rms ? "rms" : "peak");
     out.insert_or_assign("rms_ms", p_.rms_ms);
     out.insert_or_assign("link", p_.linked ? "linked" : "unlinked");
     out.insert_or_assign("sidechain_hpf_hz", p_.sidechain_hpf_hz);
-    out.insert_or_assign("mix", p_.mix_percent);
   }
 
  private:
@@ -109,6 +97,26 @@ class CompressorStage final : public Stage {
 };
 
 }  // namespace
+
+void read_compressor_curve(ProfileTable& t, dsp::CompressorParams& p) {
+  p.threshold_db = t.number("threshold_db", -60.0, 0.0, -18.0, "dBFS");
+  p.ratio = t.number("ratio", 1.0, 100.0, 2.0, ":1");
+  p.knee_db = t.number("knee_db", 0.0, 24.0, 6.0, "dB");
+  p.attack_ms = t.number("attack_ms", 0.01, 500.0, 10.0, "ms");
+  p.release_ms = t.number("release_ms", 1.0, 5000.0, 150.0, "ms");
+  p.makeup_db = t.number("makeup_db", -24.0, 24.0, 0.0, "dB");
+  p.mix_percent = t.number("mix", 0.0, 100.0, 100.0, "%");
+}
+
+void write_compressor_curve(const dsp::CompressorParams& p, toml::table& out) {
+  out.insert_or_assign("threshold_db", p.threshold_db);
+  out.insert_or_assign("ratio", p.ratio);
+  out.insert_or_assign("knee_db", p.knee_db);
+  out.insert_or_assign("attack_ms", p.attack_ms);
+  out.insert_or_assign("release_ms", p.release_ms);
+  out.insert_or_assign("makeup_db", p.makeup_db);
+  out.insert_or_assign("mix", p.mix_percent);
+}
 
 std::unique_ptr<Stage> make_compressor_stage(ProfileTable& table) { return std::make_unique<CompressorStage>(table); }
 

@@ -12,6 +12,7 @@
 #include "host/stages/eq_stage.hpp"
 #include "host/stages/limiter_stage.hpp"
 #include "host/stages/match_stage.hpp"
+#include "host/stages/multiband_stage.hpp"
 #include "host/stages/reverb_stage.hpp"
 #include "host/stages/saturation_stage.hpp"
 
@@ -74,6 +75,7 @@ const std::map<std::string, Factory>& registry() {
       {"width", [](ProfileTable& t) { return make_width_stage(t); }},
       {"reverb", [](ProfileTable& t) { return make_reverb_stage(t); }},
       {"match", [](ProfileTable& t) { return make_match_stage(t); }},
+      {"multiband", [](ProfileTable& t) { return make_multiband_stage(t); }},
   };
   return r;
 }

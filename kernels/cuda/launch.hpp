@@ -20,6 +20,9 @@ int launch_gain(float* d_samples, const Block* d_blocks, std::int64_t block_coun
 int launch_scale_offset(float* d_samples, const Block* d_blocks, std::int64_t block_count,
                         std::int64_t max_block_samples, const float* d_scale, const float* d_offset,
                         const std::int64_t* d_offset_end, Stream stream);
+// Per block b: d_to[offset + i] += d_from[offset + i] (kernels/mix.hpp); both buffers have the batch's layout.
+int launch_add(float* d_to, const float* d_from, const Block* d_blocks, std::int64_t block_count,
+               std::int64_t max_block_samples, Stream stream);
 // Exchanges the samples of each pair of blocks (`d_pairs`: first, second, interleaved).
 int launch_swap(float* d_samples, const Block* d_blocks, const std::uint32_t* d_pairs, std::int64_t pair_count,
                 std::int64_t max_block_samples, Stream stream);

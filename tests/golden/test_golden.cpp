@@ -101,6 +101,10 @@ std::vector<Chain> chains() {
   c.push_back({"stage-saturation-tube-mix-tpdf24",
                "[delivery]\nbits = 24\n[[stage]]\ntype = \"saturation\"\nmodel = \"tube\"\ndrive_db = 6\n"
                "bias = 0.3\nmix = 50\noutput_db = -1\noversampling = 4\n"});
+  c.push_back({"stage-multiband-3-float32",
+               "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"multiband\"\ncrossovers_hz = [150, 2500]\n"
+               "bands = [\n  { threshold_db = -24, ratio = 3, attack_ms = 15, release_ms = 150 },\n"
+               "  { threshold_db = -20, ratio = 2 },\n  { threshold_db = -18, ratio = 1.5, makeup_db = 1 },\n]\n"});
   for (const auto& b : host::builtin_profiles()) c.push_back({std::string("profile-") + b.name, ""});
   return c;
 }
