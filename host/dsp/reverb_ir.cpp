@@ -112,7 +112,8 @@ void shape_ir(std::vector<std::vector<double>>& ir, int rate_hz, const IrShaping
   double energy = 0;
   for (const auto& ch : ir)
     for (double v : ch) energy += v * v;
-  energy /= static_cast<double>(ir.size());
+  // Per output: a true-stereo IR's four responses feed two outputs.
+  energy /= static_cast<double>(ir.size() == 4 ? 2 : ir.size());
   if (!(energy > 1e-30) || !std::isfinite(energy))
     throw Error("the impulse response is silent (or becomes silent once trimmed)", "check the IR file and ir_length_s");
   const double g = 1.0 / std::sqrt(energy);
@@ -132,10 +133,10 @@ std::vector<std::vector<double>> load_ir_file(const std::string& path, int rate_
     AudioReader reader(path);
     channels = reader.info().channels;
     rate = reader.info().rate_hz;
-    if (channels != 1 && channels != 2)
+    if (channels != 1 && channels != 2 && channels != 4)
       throw Error("impulse response " + path + " has " + std::to_string(channels) +
-                      " channels; lathe takes mono or stereo IRs",
-                  "true-stereo (4-channel) IRs are not supported yet: mix them down to a stereo pair (LL+RL, LR+RR)");
+                      " channels; lathe takes mono, stereo or true-stereo (4-channel: L>L, L>R, R>L, R>R) IRs",
+                  "export the IR as 1, 2 or 4 channels");
     planar.assign(static_cast<std::size_t>(channels), {});
     std::vector<std::vector<float>> part;
     for (;;) {

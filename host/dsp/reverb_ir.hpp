@@ -31,12 +31,14 @@ struct IrShaping {
 };
 
 // Trims, fades, filters and normalises `ir` (planar, at rate_hz) in place, then prepends the predelay. The level
-// is normalised to unit energy (the mean over channels of the sum of squares is 1), so a wet level of 0 dB gives
-// a wet signal about as loud as the dry one on broadband material. Throws Error for an IR that is silent.
+// is normalised to unit energy per output (the mean over outputs of the sum of squares is 1: for a true-stereo
+// IR each output sums two responses), so a wet level of 0 dB gives a wet signal about as loud as the dry one on
+// broadband material. Throws Error for an IR that is silent.
 void shape_ir(std::vector<std::vector<double>>& ir, int rate_hz, const IrShaping& s);
 
-// Reads an IR file (any format lathe reads; 1 or 2 channels) and converts it to `rate_hz` when its rate
-// differs. Throws Error naming the file for a missing or unreadable file or another channel count.
+// Reads an IR file (any format lathe reads; 1, 2 or 4 channels: a true-stereo IR in the order L>L, L>R, R>L,
+// R>R) and converts it to `rate_hz` when its rate differs. Throws Error naming the file for a missing or
+// unreadable file or another channel count.
 std::vector<std::vector<double>> load_ir_file(const std::string& path, int rate_hz);
 
 }  // namespace lathe::host::dsp

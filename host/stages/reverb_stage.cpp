@@ -4,8 +4,12 @@
 // so one partitioned convolution per channel (the engines' existing block convolution, kernels/convolve.hpp)
 // gives the mixed output with no latency and no extra pass. Channel mapping: a mono IR on every channel; a
 // stereo IR left to channel 0 and right to channel 1 (and alternately on more channels), its mean on a mono
-// track. The tail: "keep" makes the output longer by the IR's length so the reverb rings out; "cut" keeps the
-// input's length.
+// track. A true-stereo IR (L>L, L>R, R>L, R>R) on a stereo track adds the cross paths: the batch is copied into
+// an auxiliary buffer, its channels swapped there and convolved with the cross responses (R>L on what is now
+// channel 0, L>R on channel 1), and the result added to the direct paths (dry folded into L>L and R>R); blocks
+// of other tracks are zeroed in that buffer so the addition leaves them alone. On a mono track it is the mean
+// response of both outputs, on more channels L>L and R>R alternately. The tail: "keep" makes the output longer
+// by the IR's length so the reverb rings out; "cut" keeps the input's length.
 #include "host/stages/reverb_stage.hpp"
 
 #include <algorithm>
@@ -27,7 +31,8 @@ namespace {
 constexpr std::int64_t kMaxIrTaps = std::int64_t{1} << 21;
 
 struct RateDesign {
-  std::vector<std::shared_ptr<const dsp::PartitionedFir>> firs;  // per IR channel (mono track: one, the mean)
+  std::vector<std::shared_ptr<const dsp::PartitionedFir>> firs;  // direct path per output channel (1 or 2)
+  std::vector<std::shared_ptr<const dsp::PartitionedFir>> cross; // true stereo: R>L, L>R (wet only)
   std::shared_ptr<const dsp::PartitionedFir> mono;               // for mono tracks
   std::int64_t taps = 0;
 };
@@ -36,6 +41,8 @@ struct ReverbState final : StageState {
   std::shared_ptr<const RateDesign> design;
   std::vector<const dsp::PartitionedFir*> fir;  // per channel
   std::vector<std::vector<float>> history;      // per channel
+  std::vector<const dsp::PartitionedFir*> cross_fir;  // true stereo on a stereo track: per (swapped) channel
+  std::vector<std::vector<float>> cross_history;
 };
 
 class ReverbStage final : public Stage {
@@ -89,6 +96,12 @@ class ReverbStage final : public Stage {
       st->fir.push_back(f);
       st->history.emplace_back(static_cast<std::size_t>(f->state_floats()), 0.0f);
     }
+    if (!d.cross.empty() && shape.channels == 2) {
+      for (const auto& f : d.cross) {
+        st->cross_fir.push_back(f.get());
+        st->cross_history.emplace_back(static_cast<std::size_t>(f->state_floats()), 0.0f);
+      }
+    }
     TrackPlan plan;
     plan.block_frames = d.mono->block;
     plan.tail_frames = tail_ == "keep" ? d.taps - 1 : 0;
@@ -97,14 +110,44 @@ class ReverbStage final : public Stage {
   }
 
   void process(Engine& engine, BlockBatch& batch, std::span<StageState* const> states) const override {
-    std::vector<ConvolveJob> jobs(batch.blocks.size());
-    for (std::size_t b = 0; b < batch.blocks.size(); ++b) {
+    const std::size_t n = batch.blocks.size();
+    // The cross paths of true-stereo tracks first, in auxiliary buffer 1 (from the unprocessed input).
+    std::vector<ConvolveJob> cross(n);
+    std::vector<BlockPair> pairs;
+    std::vector<float> keep(n, 0.0f);
+    const std::vector<float> zero(n, 0.0f);
+    const std::vector<std::int64_t> no_offset(n, 0);
+    std::vector<std::int64_t> first(states.size(), -1);
+    bool any_cross = false;
+    for (std::size_t b = 0; b < n; ++b) {
+      const kernels::Block& blk = batch.blocks[b];
+      auto* st = static_cast<ReverbState*>(states[blk.slot]);
+      if (st == nullptr || st->cross_fir.empty()) continue;
+      any_cross = true;
+      keep[b] = 1.0f;
+      // After the swap, block b holds the other channel's input: it takes that channel's response to this one.
+      cross[b] = ConvolveJob{st->cross_fir[blk.channel], st->cross_history[blk.channel].data()};
+      if (blk.channel == 0) first[blk.slot] = static_cast<std::int64_t>(b);
+      if (blk.channel == 1 && first[blk.slot] >= 0)
+        pairs.push_back({static_cast<std::uint32_t>(first[blk.slot]), static_cast<std::uint32_t>(b)});
+    }
+    if (any_cross) {
+      engine.copy_buffer(0, 1);
+      engine.use_buffer(1);
+      engine.scale_blocks(keep, zero, no_offset);  // other tracks' blocks to zero: the sum leaves them alone
+      engine.swap_blocks(pairs);
+      engine.convolve(cross);
+      engine.use_buffer(0);
+    }
+    std::vector<ConvolveJob> jobs(n);
+    for (std::size_t b = 0; b < n; ++b) {
       const kernels::Block& blk = batch.blocks[b];
       auto* st = static_cast<ReverbState*>(states[blk.slot]);
       if (st == nullptr) continue;
       jobs[b] = ConvolveJob{st->fir[blk.channel], st->history[blk.channel].data()};
     }
     engine.convolve(jobs);
+    if (any_cross) engine.add_buffer(1, 0);
   }
 
   void describe(toml::table& out) const override {
@@ -155,13 +198,28 @@ class ReverbStage final : public Stage {
     };
     auto d = std::make_shared<RateDesign>();
     d->taps = taps;
-    for (const auto& ch : ir) d->firs.push_back(fold(ch));
-    if (ir.size() == 1) {
-      d->mono = d->firs[0];
-    } else {
+    if (ir.size() == 4) {
+      // True stereo, in the file's order L>L, L>R, R>L, R>R: the direct paths carry the dry signal; the cross
+      // paths are wet only (block 0 of the swapped copy holds R, which feeds L through R>L).
+      d->firs = {fold(ir[0]), fold(ir[3])};
+      for (const std::size_t k : {std::size_t{2}, std::size_t{1}}) {
+        std::vector<double> f(ir[k].size());
+        for (std::size_t i = 0; i < f.size(); ++i) f[i] = wet_ * ir[k][i];
+        d->cross.push_back(dsp::partition_fir(f));
+      }
+      // A mono source feeds both inputs; the mono output is the mean of both outputs.
       std::vector<double> mean(ir[0].size());
-      for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i]);
+      for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i] + ir[2][i] + ir[3][i]);
       d->mono = fold(mean);
+    } else {
+      for (const auto& ch : ir) d->firs.push_back(fold(ch));
+      if (ir.size() == 1) {
+        d->mono = d->firs[0];
+      } else {
+        std::vector<double> mean(ir[0].size());
+        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i]);
+        d->mono = fold(mean);
+      }
     }
     slot = d;
     return slot;

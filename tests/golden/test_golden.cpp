@@ -18,6 +18,7 @@
 #include "host/util/sha256.hpp"
 #include "host/io/memory_track.hpp"
 #include "tests/signals.hpp"
+#include "tests/support.hpp"
 
 namespace lathe::test {
 namespace {
@@ -50,6 +51,23 @@ struct Chain {
   std::string name;
   std::string toml;  // empty: a built-in profile of that name
 };
+
+// A true-stereo IR (4 channels, 0.1 s at 48 kHz, seeded decaying noise; converted to each track's rate by the
+// stage), written once per process to the temp folder: the chain that uses it names the file.
+std::string true_stereo_ir_path() {
+  static const std::string path = [] {
+    const fs::path p = fs::temp_directory_path() / "lathe-golden-true-stereo-ir.wav";
+    std::vector<std::vector<float>> ir(4, std::vector<float>(4800));
+    for (std::size_t c = 0; c < ir.size(); ++c) {
+      Noise n(900 + c);
+      for (std::size_t i = 0; i < ir[c].size(); ++i)
+        ir[c][i] = static_cast<float>(n.next() / (1.0 + 0.004 * static_cast<double>(i)));
+    }
+    if (!write_audio(p, ir, 48000)) ADD_FAILURE() << "cannot write " << p;
+    return p.string();
+  }();
+  return path;
+}
 
 std::vector<Chain> chains() {
   std::vector<Chain> c = {
@@ -105,6 +123,8 @@ std::vector<Chain> chains() {
                "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"multiband\"\ncrossovers_hz = [150, 2500]\n"
                "bands = [\n  { threshold_db = -24, ratio = 3, attack_ms = 15, release_ms = 150 },\n"
                "  { threshold_db = -20, ratio = 2 },\n  { threshold_db = -18, ratio = 1.5, makeup_db = 1 },\n]\n"});
+  c.push_back({"stage-reverb-truestereo-float32", "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"reverb\"\nir = \"" +
+                                                      true_stereo_ir_path() + "\"\nwet_db = -10\n"});
   for (const auto& b : host::builtin_profiles()) c.push_back({std::string("profile-") + b.name, ""});
   return c;
 }
