@@ -43,6 +43,16 @@ class Noise {
   std::uint64_t state_;
 };
 
+// Uniform white noise of amplitude `amp` (|x| < amp), channel c seeded with seed + c.
+inline Planar noise_planar(int channels, std::size_t n, std::uint64_t seed, double amp) {
+  Planar p(static_cast<std::size_t>(channels), std::vector<float>(n));
+  for (std::size_t c = 0; c < p.size(); ++c) {
+    Noise g(seed + c);
+    for (auto& v : p[c]) v = static_cast<float>(amp * g.next());
+  }
+  return p;
+}
+
 enum class SignalKind { kSine, kSweep, kNoise, kImpulse, kSilence, kSquareFullScale, kDenormal, kMusicLike };
 
 inline const char* name_of(SignalKind k) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "host/dsp/compressor.hpp"
+#include "host/engine/cuda_check.hpp"
 #include "host/engine/stage_ops.hpp"
 #include "host/errors.hpp"
 #include "kernels/cuda/dynamics.hpp"
@@ -16,11 +17,6 @@
 namespace lathe::host {
 namespace {
 
-void check(cudaError_t status, const char* doing) {
-  if (status != cudaSuccess)
-    throw GpuError(std::string("CUDA error while ") + doing + ": " + cudaGetErrorString(status),
-                   "check the driver with nvidia-smi, or use --engine cpu");
-}
 
 std::size_t round_up(std::size_t n) { return (n + 255) / 256 * 256; }
 
@@ -57,9 +53,9 @@ void run_dynamics_cuda(const CudaBatchView& batch, std::span<const DynamicsJob> 
   const std::size_t states_bytes = round_up(n * sizeof(kd::State));
   const std::size_t jobs_bytes = round_up(n * sizeof(kd::Job));
   auto stream = static_cast<cudaStream_t>(batch.stream);
-  check(cudaSetDevice(batch.device), "selecting the GPU");
+  check_cuda(cudaSetDevice(batch.device), "selecting the GPU");
   void* base = nullptr;
-  check(cudaMallocAsync(&base, params_bytes + states_bytes + jobs_bytes, stream), "allocating compressor memory");
+  check_cuda(cudaMallocAsync(&base, params_bytes + states_bytes + jobs_bytes, stream), "allocating compressor memory");
   auto* bytes = static_cast<unsigned char*>(base);
   auto* d_params = reinterpret_cast<kd::Params*>(bytes);
   auto* d_states = reinterpret_cast<kd::State*>(bytes + params_bytes);
@@ -76,9 +72,9 @@ void run_dynamics_cuda(const CudaBatchView& batch, std::span<const DynamicsJob> 
     status = cudaMemcpyAsync(states.data(), d_states, n * sizeof(kd::State), cudaMemcpyDeviceToHost, stream);
   const cudaError_t freed = cudaFreeAsync(base, stream);
   const cudaError_t synced = cudaStreamSynchronize(stream);
-  check(status, "running the compressor");
-  check(freed, "freeing compressor memory");
-  check(synced, "waiting for the compressor");
+  check_cuda(status, "running the compressor");
+  check_cuda(freed, "freeing compressor memory");
+  check_cuda(synced, "waiting for the compressor");
   for (std::size_t k = 0; k < n; ++k) std::memcpy(targets[k], &states[k], sizeof(kd::State));
 }
 

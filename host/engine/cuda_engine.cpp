@@ -14,6 +14,7 @@
 #include "host/dsp/limiter.hpp"
 #include "host/dsp/resample_design.hpp"
 #include "host/engine/engine.hpp"
+#include "host/engine/cuda_check.hpp"
 #include "host/engine/stage_ops.hpp"
 #include "host/errors.hpp"
 #include "kernels/cuda/convolve.hpp"
@@ -25,12 +26,6 @@
 namespace lathe::host {
 namespace {
 
-void check_cuda(cudaError_t status, const char* doing) {
-  if (status != cudaSuccess)
-    throw GpuError(std::string("CUDA error while ") + doing + ": " + cudaGetErrorString(status),
-                   "check the driver with nvidia-smi, or use --engine cpu");
-}
-void check_launch(int status, const char* doing) { check_cuda(static_cast<cudaError_t>(status), doing); }
 
 // A device allocation that only grows.
 template <class T>

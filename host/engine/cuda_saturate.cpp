@@ -11,18 +11,13 @@
 #include <vector>
 
 #include "host/dsp/saturation.hpp"
+#include "host/engine/cuda_check.hpp"
 #include "host/engine/stage_ops.hpp"
 #include "host/errors.hpp"
 #include "kernels/cuda/saturate.hpp"
 
 namespace lathe::host {
 namespace {
-
-void check(cudaError_t status, const char* doing) {
-  if (status != cudaSuccess)
-    throw GpuError(std::string("CUDA error while ") + doing + ": " + cudaGetErrorString(status),
-                   "check the driver with nvidia-smi, or use --engine cpu");
-}
 
 // Stream-ordered device allocations, freed on the stream when the runner returns or throws.
 class AsyncAllocs {
@@ -36,7 +31,7 @@ class AsyncAllocs {
   template <class T>
   T* alloc(std::size_t count, const char* doing) {
     void* p = nullptr;
-    check(cudaMallocAsync(&p, std::max<std::size_t>(count, 1) * sizeof(T), stream_), doing);
+    check_cuda(cudaMallocAsync(&p, std::max<std::size_t>(count, 1) * sizeof(T), stream_), doing);
     ptrs_.push_back(p);
     return static_cast<T*>(p);
   }
@@ -50,7 +45,7 @@ class AsyncAllocs {
 
 void run_saturate_cuda(const CudaBatchView& batch, std::span<const SaturateJob> jobs) {
   if (jobs.empty()) return;
-  check(cudaSetDevice(batch.device), "selecting the GPU");
+  check_cuda(cudaSetDevice(batch.device), "selecting the GPU");
   const auto stream = static_cast<cudaStream_t>(batch.stream);
   const std::vector<kernels::Block>& blocks = *batch.blocks;
   AsyncAllocs mem(stream);
@@ -61,9 +56,9 @@ void run_saturate_cuda(const CudaBatchView& batch, std::span<const SaturateJob> 
     if (tables.count(job.design)) continue;
     const dsp::SaturationDesign& d = *job.design;
     float* taps = mem.alloc<float>(d.up.size() + d.down.size(), "allocating saturation taps");
-    check(cudaMemcpyAsync(taps, d.up.data(), d.up.size() * sizeof(float), cudaMemcpyHostToDevice, stream),
+    check_cuda(cudaMemcpyAsync(taps, d.up.data(), d.up.size() * sizeof(float), cudaMemcpyHostToDevice, stream),
           "copying saturation taps to the GPU");
-    check(cudaMemcpyAsync(taps + d.up.size(), d.down.data(), d.down.size() * sizeof(float), cudaMemcpyHostToDevice,
+    check_cuda(cudaMemcpyAsync(taps + d.up.size(), d.down.data(), d.down.size() * sizeof(float), cudaMemcpyHostToDevice,
                           stream),
           "copying saturation taps to the GPU");
     kernels::saturate::Table t = d.params;
@@ -87,10 +82,10 @@ void run_saturate_cuda(const CudaBatchView& batch, std::span<const SaturateJob> 
     const kernels::Block& blk = blocks[job.block];
     const std::int64_t h = job.design->history;
     float* xe = d_ext + ext_at[i];
-    check(cudaMemcpyAsync(xe, job.state, static_cast<std::size_t>(h) * sizeof(float), cudaMemcpyHostToDevice, stream),
+    check_cuda(cudaMemcpyAsync(xe, job.state, static_cast<std::size_t>(h) * sizeof(float), cudaMemcpyHostToDevice, stream),
           "copying saturation state to the GPU");
     if (blk.length_samples > 0)
-      check(cudaMemcpyAsync(xe + h, batch.d_samples + blk.offset,
+      check_cuda(cudaMemcpyAsync(xe + h, batch.d_samples + blk.offset,
                             static_cast<std::size_t>(blk.length_samples) * sizeof(float), cudaMemcpyDeviceToDevice,
                             stream),
             "staging saturation inputs on the GPU");
@@ -100,9 +95,9 @@ void run_saturate_cuda(const CudaBatchView& batch, std::span<const SaturateJob> 
     shared = std::max(shared, kernels::cuda::saturate_shared_floats(t.R, t.T));
   }
   auto* d_jobs = mem.alloc<kernels::cuda::SaturateBlockJob>(launch.size(), "allocating saturation jobs");
-  check(cudaMemcpyAsync(d_jobs, launch.data(), launch.size() * sizeof(launch[0]), cudaMemcpyHostToDevice, stream),
+  check_cuda(cudaMemcpyAsync(d_jobs, launch.data(), launch.size() * sizeof(launch[0]), cudaMemcpyHostToDevice, stream),
         "copying saturation jobs to the GPU");
-  check(static_cast<cudaError_t>(kernels::cuda::launch_saturate(d_jobs, static_cast<int>(launch.size()), max_length,
+  check_cuda(static_cast<cudaError_t>(kernels::cuda::launch_saturate(d_jobs, static_cast<int>(launch.size()), max_length,
                                                                 shared, stream)),
         "running the saturation kernel");
 
@@ -116,11 +111,11 @@ void run_saturate_cuda(const CudaBatchView& batch, std::span<const SaturateJob> 
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const std::int64_t h = jobs[i].design->history;
     const std::int64_t end = ext_at[i] + h + blocks[jobs[i].block].length_samples;
-    check(cudaMemcpyAsync(states.data() + state_at[i], d_ext + (end - h), static_cast<std::size_t>(h) * sizeof(float),
+    check_cuda(cudaMemcpyAsync(states.data() + state_at[i], d_ext + (end - h), static_cast<std::size_t>(h) * sizeof(float),
                           cudaMemcpyDeviceToHost, stream),
           "copying saturation state from the GPU");
   }
-  check(cudaStreamSynchronize(stream), "waiting for the saturation kernel");
+  check_cuda(cudaStreamSynchronize(stream), "waiting for the saturation kernel");
   for (std::size_t i = 0; i < jobs.size(); ++i)
     std::memcpy(jobs[i].state, states.data() + state_at[i],
                 static_cast<std::size_t>(jobs[i].design->history) * sizeof(float));

@@ -15,6 +15,7 @@
 #include "host/io/memory_track.hpp"
 #include "host/master.hpp"
 #include "host/profile/profile.hpp"
+#include "tests/mastering.hpp"
 #include "tests/signals.hpp"
 #include "tests/support.hpp"
 
@@ -31,15 +32,9 @@ struct Out {
 Out run(const std::string& stages, const Planar& in, int rate, std::int64_t segment = std::int64_t{1} << 16) {
   const host::Profile p =
       host::parse_profile("name = \"t\"\n[delivery]\nbits = \"32f\"\n" + stages, "test.toml");
-  std::vector<std::unique_ptr<host::TrackIo>> tracks;
-  auto t = std::make_unique<host::MemoryTrack>("x", in, rate);
-  host::MemoryTrack* mem = t.get();
-  tracks.push_back(std::move(t));
   auto engine = host::make_cpu_engine();
-  host::MasterOptions o;
-  o.segment_frames = segment;
-  const auto result = host::master_tracks(tracks, p, *engine, o);
-  return {result.tracks[0], mem->out_float()};
+  auto t = master_in_memory(p, {in}, rate, *engine, segment);
+  return {t[0].report, std::move(t[0].audio)};
 }
 
 Planar tone(int channels, std::size_t n, int rate, std::initializer_list<std::pair<double, double>> parts,
@@ -61,14 +56,7 @@ double rms_db(const std::vector<float>& x, std::size_t from, std::size_t to) {
   return 10 * std::log10(s / static_cast<double>(to - from) + 1e-300);
 }
 
-Planar noise(int channels, std::size_t n, std::uint64_t seed, double amp) {
-  Planar p(static_cast<std::size_t>(channels), std::vector<float>(n));
-  for (std::size_t c = 0; c < p.size(); ++c) {
-    Noise g(seed + c);
-    for (auto& v : p[c]) v = static_cast<float>(amp * g.next());
-  }
-  return p;
-}
+Planar noise(int channels, std::size_t n, std::uint64_t seed, double amp) { return noise_planar(channels, n, seed, amp); }
 
 // ---- corrective ----------------------------------------------------------------------------------------------
 TEST(Corrective, DcPolaritySwapAndTrimAreExact) {

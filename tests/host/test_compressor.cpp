@@ -18,6 +18,7 @@
 #include "host/master.hpp"
 #include "host/profile/profile.hpp"
 #include "kernels/dynamics.hpp"
+#include "tests/mastering.hpp"
 #include "tests/signals.hpp"
 
 namespace lathe::test {
@@ -30,25 +31,10 @@ std::string comp_profile(const std::string& params) {
 }
 
 // Masters each planar signal with `profile` on `engine`; returns the float outputs (empty on failure).
-std::vector<Planar> master(const host::Profile& profile, const std::vector<Planar>& inputs, int rate_hz,
+constexpr auto master = [](const host::Profile& profile, const std::vector<Planar>& inputs, int rate_hz,
                            host::Engine& engine, std::int64_t segment_frames = 65536) {
-  std::vector<std::unique_ptr<host::TrackIo>> tracks;
-  std::vector<host::MemoryTrack*> mem;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    auto t = std::make_unique<host::MemoryTrack>("t" + std::to_string(i), inputs[i], rate_hz);
-    mem.push_back(t.get());
-    tracks.push_back(std::move(t));
-  }
-  host::MasterOptions options;
-  options.segment_frames = segment_frames;
-  const auto r = host::master_tracks(tracks, profile, engine, options);
-  std::vector<Planar> out;
-  for (std::size_t i = 0; i < mem.size(); ++i) {
-    EXPECT_TRUE(r.tracks[i].ok) << r.tracks[i].error;
-    out.push_back(r.tracks[i].ok ? mem[i]->out_float() : Planar{});
-  }
-  return out;
-}
+  return master_floats(profile, inputs, rate_hz, engine, segment_frames);
+};
 
 std::vector<Planar> master_cpu(const std::string& params, const std::vector<Planar>& inputs, int rate_hz,
                                std::int64_t segment_frames = 65536) {

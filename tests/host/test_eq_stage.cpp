@@ -15,6 +15,7 @@
 #include "host/io/memory_track.hpp"
 #include "host/master.hpp"
 #include "host/profile/profile.hpp"
+#include "tests/mastering.hpp"
 #include "tests/signals.hpp"
 
 namespace lathe::test {
@@ -28,20 +29,10 @@ std::string eq_profile(const std::string& bands, const std::string& extra = "") 
 std::vector<Planar> master(const host::Profile& profile, const std::vector<Planar>& inputs, int rate_hz,
                            host::Engine& engine, std::int64_t segment_frames = 65536,
                            std::vector<std::string>* errors = nullptr) {
-  std::vector<std::unique_ptr<host::TrackIo>> tracks;
-  std::vector<host::MemoryTrack*> mem;
-  for (std::size_t i = 0; i < inputs.size(); ++i) {
-    auto t = std::make_unique<host::MemoryTrack>("t" + std::to_string(i), inputs[i], rate_hz);
-    mem.push_back(t.get());
-    tracks.push_back(std::move(t));
-  }
-  host::MasterOptions options;
-  options.segment_frames = segment_frames;
-  const auto r = host::master_tracks(tracks, profile, engine, options);
   std::vector<Planar> out;
-  for (std::size_t i = 0; i < mem.size(); ++i) {
-    if (errors) errors->push_back(r.tracks[i].error);
-    out.push_back(r.tracks[i].ok ? mem[i]->out_float() : Planar{});
+  for (auto& t : master_in_memory(profile, inputs, rate_hz, engine, segment_frames)) {
+    if (errors) errors->push_back(t.report.error);
+    out.push_back(t.report.ok ? std::move(t.audio) : Planar{});
   }
   return out;
 }

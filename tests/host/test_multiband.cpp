@@ -18,6 +18,7 @@
 #include "host/io/memory_track.hpp"
 #include "host/master.hpp"
 #include "host/profile/profile.hpp"
+#include "tests/mastering.hpp"
 #include "tests/signals.hpp"
 
 namespace lathe::test {
@@ -122,18 +123,8 @@ std::string mb_profile(const std::string& stage) {
 std::vector<Out> run_on(host::Engine& engine, const std::string& stage, const std::vector<Planar>& in, int rate,
                         std::int64_t segment = std::int64_t{1} << 16) {
   const host::Profile p = host::parse_profile(mb_profile(stage), "test.toml");
-  std::vector<std::unique_ptr<host::TrackIo>> tracks;
-  std::vector<host::MemoryTrack*> mem;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    auto t = std::make_unique<host::MemoryTrack>("t" + std::to_string(i), in[i], rate);
-    mem.push_back(t.get());
-    tracks.push_back(std::move(t));
-  }
-  host::MasterOptions o;
-  o.segment_frames = segment;
-  const auto result = host::master_tracks(tracks, p, engine, o);
   std::vector<Out> out;
-  for (std::size_t i = 0; i < mem.size(); ++i) out.push_back({result.tracks[i], mem[i]->out_float()});
+  for (auto& t : master_in_memory(p, in, rate, engine, segment)) out.push_back({t.report, std::move(t.audio)});
   return out;
 }
 
@@ -161,14 +152,7 @@ std::string bands_text(const std::vector<double>& thresholds, const std::string&
   return s + " ]\n";
 }
 
-Planar noise(int channels, std::size_t n, std::uint64_t seed, double amp) {
-  Planar p(static_cast<std::size_t>(channels), std::vector<float>(n));
-  for (std::size_t c = 0; c < p.size(); ++c) {
-    Noise g(seed + c);
-    for (auto& v : p[c]) v = static_cast<float>(amp * g.next());
-  }
-  return p;
-}
+Planar noise(int channels, std::size_t n, std::uint64_t seed, double amp) { return noise_planar(channels, n, seed, amp); }
 
 // Amplitude of the component at `hz` over x[from, to) (a whole number of its periods), by correlation.
 double amplitude(const std::vector<float>& x, double hz, int rate, std::size_t from, std::size_t to) {

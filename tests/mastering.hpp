@@ -1,0 +1,56 @@
+// Mastering planar signals held in memory through host::master_tracks: the harness the stage tests share.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "host/engine/engine.hpp"
+#include "host/io/memory_track.hpp"
+#include "host/master.hpp"
+#include "host/profile/profile.hpp"
+#include "tests/signals.hpp"
+
+namespace lathe::test {
+
+struct MasteredTrack {
+  host::TrackReport report;
+  Planar audio;  // the float output (a 32-bit float delivery); empty for PCM deliveries and failed tracks
+};
+
+// Masters each signal (one track each, named t0, t1, ...) in one run of `profile` on `engine`, segments of
+// `segment_frames`.
+inline std::vector<MasteredTrack> master_in_memory(const host::Profile& profile, const std::vector<Planar>& inputs,
+                                                   int rate_hz, host::Engine& engine,
+                                                   std::int64_t segment_frames = 65536) {
+  std::vector<std::unique_ptr<host::TrackIo>> tracks;
+  std::vector<host::MemoryTrack*> mem;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    auto t = std::make_unique<host::MemoryTrack>("t" + std::to_string(i), inputs[i], rate_hz);
+    mem.push_back(t.get());
+    tracks.push_back(std::move(t));
+  }
+  host::MasterOptions options;
+  options.segment_frames = segment_frames;
+  const host::MasterResult r = host::master_tracks(tracks, profile, engine, options);
+  std::vector<MasteredTrack> out;
+  for (std::size_t i = 0; i < mem.size(); ++i) out.push_back({r.tracks[i], mem[i]->out_float()});
+  return out;
+}
+
+// The float outputs alone, every track expected to be written (a failed one is reported and gives an empty
+// Planar).
+inline std::vector<Planar> master_floats(const host::Profile& profile, const std::vector<Planar>& inputs, int rate_hz,
+                                         host::Engine& engine, std::int64_t segment_frames = 65536) {
+  std::vector<Planar> out;
+  for (auto& t : master_in_memory(profile, inputs, rate_hz, engine, segment_frames)) {
+    EXPECT_TRUE(t.report.ok) << t.report.error;
+    out.push_back(t.report.ok ? std::move(t.audio) : Planar{});
+  }
+  return out;
+}
+
+}  // namespace lathe::test
