@@ -137,6 +137,14 @@ class CpuEngine final : public Engine {
     });
   }
 
+  void fade_blocks(std::span<const std::int64_t> fade_start, std::span<const std::int64_t> fade_end) override {
+    for_each_chunk([&](const kernels::Block& blk, std::int64_t first, std::int64_t count) {
+      const std::size_t b = static_cast<std::size_t>(&blk - batch_->blocks.data());
+      kernels::fade_out_apply(current() + blk.offset + first, count, blk.start_sample + first, fade_start[b],
+                              fade_end[b]);
+    });
+  }
+
   void swap_blocks(std::span<const BlockPair> pairs) override {
     const auto& blocks = batch_->blocks;
     float* samples = current();

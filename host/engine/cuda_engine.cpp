@@ -175,6 +175,19 @@ class CudaEngine final : public Engine {
     synchronize();  // `both` must outlive the asynchronous copy
   }
 
+  void fade_blocks(std::span<const std::int64_t> fade_start, std::span<const std::int64_t> fade_end) override {
+    if (block_count_ == 0) return;
+    std::vector<std::int64_t> both(fade_start.begin(), fade_start.end());
+    both.insert(both.end(), fade_end.begin(), fade_end.end());
+    std::int64_t* d = ends_.reserve(both.size());
+    check_cuda(cudaMemcpyAsync(d, both.data(), both.size() * sizeof(std::int64_t), cudaMemcpyHostToDevice, stream_),
+               "copying block fades to the GPU");
+    check_launch(kernels::cuda::launch_fade_out(cur(), blocks_.get(), block_count_, max_block_, d,
+                                                d + fade_start.size(), stream_),
+                 "launching the fade kernel");
+    synchronize();  // `both` must outlive the asynchronous copy
+  }
+
   void swap_blocks(std::span<const BlockPair> pairs) override {
     if (pairs.empty()) return;
     std::vector<std::uint32_t> flat;

@@ -113,6 +113,10 @@ class Engine {
   // of the batch.
   virtual void scale_blocks(std::span<const float> scale, std::span<const float> offset,
                             std::span<const std::int64_t> offset_end) = 0;
+  // Per block b: a fade-out over stream indices [fade_start[b], fade_end[b]) (kernels/gain.hpp fade_out_apply);
+  // samples from fade_end[b] on become 0, samples before fade_start[b] are untouched (a block that should stay
+  // as it is gets fade_start = INT64_MAX).
+  virtual void fade_blocks(std::span<const std::int64_t> fade_start, std::span<const std::int64_t> fade_end) = 0;
   // Exchanges the samples of the two blocks of each pair (same length).
   virtual void swap_blocks(std::span<const BlockPair> pairs) = 0;
   // The compressor and the saturation over their jobs (see DynamicsJob, SaturateJob).

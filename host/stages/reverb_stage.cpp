@@ -9,12 +9,14 @@
 // channel 0, L>R on channel 1), and the result added to the direct paths (dry folded into L>L and R>R); blocks
 // of other tracks are zeroed in that buffer so the addition leaves them alone. On a mono track it is the mean
 // response of both outputs, on more channels L>L and R>R alternately. The tail: "keep" makes the output longer
-// by the IR's length so the reverb rings out; "cut" keeps the input's length.
+// by the IR's length so the reverb rings out; "fade" makes it longer by tail_fade_s (at most the IR's length)
+// and fades the tail to silence over that time; "cut" keeps the input's length.
 #include "host/stages/reverb_stage.hpp"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -43,6 +45,8 @@ struct ReverbState final : StageState {
   std::vector<std::vector<float>> history;      // per channel
   std::vector<const dsp::PartitionedFir*> cross_fir;  // true stereo on a stereo track: per (swapped) channel
   std::vector<std::vector<float>> cross_history;
+  std::int64_t audio_end = 0;   // this stage's stream index after the track's audio (tail = "fade")
+  std::int64_t fade_frames = 0; // the faded tail's length (0: no fade)
 };
 
 class ReverbStage final : public Stage {
@@ -82,7 +86,8 @@ class ReverbStage final : public Stage {
     shaping_.lowpass_hz = t.number("wet_lowpass_hz", 0.0, 40000.0, 0.0, "Hz (0 = off)");
     if (shaping_.highpass_hz != 0 && shaping_.highpass_hz < 10) t.fail("wet_highpass_hz", "must be 0 (off) or 10 to 5000 Hz");
     if (shaping_.lowpass_hz != 0 && shaping_.lowpass_hz < 500) t.fail("wet_lowpass_hz", "must be 0 (off) or 500 to 40000 Hz");
-    tail_ = t.choice("tail", {"keep", "cut"}, "keep");
+    tail_ = t.choice("tail", {"keep", "fade", "cut"}, "keep");
+    tail_fade_s_ = t.number("tail_fade_s", 0.01, 20.0, 2.0, "s");
   }
 
   std::string type() const override { return "reverb"; }
@@ -105,6 +110,11 @@ class ReverbStage final : public Stage {
     TrackPlan plan;
     plan.block_frames = d.mono->block;
     plan.tail_frames = tail_ == "keep" ? d.taps - 1 : 0;
+    if (tail_ == "fade") {
+      st->audio_end = shape.latency_before + shape.frames + shape.tail_before;
+      st->fade_frames = std::min<std::int64_t>(d.taps - 1, std::llround(tail_fade_s_ * shape.rate_hz));
+      plan.tail_frames = st->fade_frames;
+    }
     plan.state = std::move(st);
     return plan;
   }
@@ -148,6 +158,16 @@ class ReverbStage final : public Stage {
     }
     engine.convolve(jobs);
     if (any_cross) engine.add_buffer(1, 0);
+    if (tail_ == "fade") {
+      std::vector<std::int64_t> start(n, std::numeric_limits<std::int64_t>::max()), end(n, 0);
+      for (std::size_t b = 0; b < n; ++b) {
+        const auto* st = static_cast<const ReverbState*>(states[batch.blocks[b].slot]);
+        if (st == nullptr) continue;
+        start[b] = st->audio_end;
+        end[b] = st->audio_end + st->fade_frames;
+      }
+      engine.fade_blocks(start, end);
+    }
   }
 
   void describe(toml::table& out) const override {
@@ -164,6 +184,7 @@ class ReverbStage final : public Stage {
     out.insert_or_assign("wet_highpass_hz", shaping_.highpass_hz);
     out.insert_or_assign("wet_lowpass_hz", shaping_.lowpass_hz);
     out.insert_or_assign("tail", tail_);
+    out.insert_or_assign("tail_fade_s", tail_fade_s_);
   }
 
  private:
@@ -231,6 +252,7 @@ class ReverbStage final : public Stage {
   double mix_pct_ = -1, wet_db_ = -18, dry_db_ = 0, wet_ = 0, dry_ = 1;
   dsp::IrShaping shaping_;
   std::string tail_;
+  double tail_fade_s_ = 2.0;
   mutable std::mutex mutex_;
   mutable std::map<int, std::shared_ptr<const RateDesign>> designs_;
 };

@@ -45,6 +45,17 @@ __global__ void scale_offset_kernel(float* samples, const Block* blocks, std::in
     scale_offset_apply(samples + blk.offset + i, 1, scale[b], offset[b], blk.start_sample + i, offset_end[b]);
 }
 
+__global__ void fade_out_kernel(float* samples, const Block* blocks, std::int64_t base, const std::int64_t* fade_start,
+                                const std::int64_t* fade_end) {
+  const Block blk = blocks[blockIdx.y];
+  const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kChunkSamples;
+  if (first >= blk.length_samples) return;
+  const std::int64_t end = min(first + kChunkSamples, blk.length_samples);
+  const std::int64_t b = base + blockIdx.y;
+  for (std::int64_t i = first + threadIdx.x; i < end; i += blockDim.x)
+    fade_out_apply(samples + blk.offset + i, 1, blk.start_sample + i, fade_start[b], fade_end[b]);
+}
+
 __global__ void add_kernel(float* to, const float* from, const Block* blocks) {
   const Block blk = blocks[blockIdx.y];
   const std::int64_t first = static_cast<std::int64_t>(blockIdx.x) * kChunkSamples;
@@ -96,6 +107,17 @@ int launch_scale_offset(float* d_samples, const Block* d_blocks, std::int64_t bl
     const std::int64_t n = min(kMaxGridY, block_count - base);
     scale_offset_kernel<<<grid_for(n, max_block_samples), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
         d_samples, d_blocks + base, base, d_scale, d_offset, d_offset_end);
+    if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return static_cast<int>(e);
+  }
+  return 0;
+}
+
+int launch_fade_out(float* d_samples, const Block* d_blocks, std::int64_t block_count, std::int64_t max_block_samples,
+                    const std::int64_t* d_fade_start, const std::int64_t* d_fade_end, Stream stream) {
+  for (std::int64_t base = 0; base < block_count; base += kMaxGridY) {
+    const std::int64_t n = min(kMaxGridY, block_count - base);
+    fade_out_kernel<<<grid_for(n, max_block_samples), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+        d_samples, d_blocks + base, base, d_fade_start, d_fade_end);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return static_cast<int>(e);
   }
   return 0;

@@ -23,6 +23,9 @@ int launch_scale_offset(float* d_samples, const Block* d_blocks, std::int64_t bl
 // Per block b: d_to[offset + i] += d_from[offset + i] (kernels/mix.hpp); both buffers have the batch's layout.
 int launch_add(float* d_to, const float* d_from, const Block* d_blocks, std::int64_t block_count,
                std::int64_t max_block_samples, Stream stream);
+// Per block b: a fade-out over stream indices [d_fade_start[b], d_fade_end[b]) (kernels/gain.hpp).
+int launch_fade_out(float* d_samples, const Block* d_blocks, std::int64_t block_count, std::int64_t max_block_samples,
+                    const std::int64_t* d_fade_start, const std::int64_t* d_fade_end, Stream stream);
 // Exchanges the samples of each pair of blocks (`d_pairs`: first, second, interleaved).
 int launch_swap(float* d_samples, const Block* d_blocks, const std::uint32_t* d_pairs, std::int64_t pair_count,
                 std::int64_t max_block_samples, Stream stream);

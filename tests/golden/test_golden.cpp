@@ -69,6 +69,26 @@ std::string true_stereo_ir_path() {
   return path;
 }
 
+// A reference for the match stage: 2 s of stereo noise at 44.1 kHz through a one-pole low-pass (a darker balance
+// than the test signals), written once per process to the temp folder.
+std::string match_reference_path() {
+  static const std::string path = [] {
+    const fs::path p = fs::temp_directory_path() / "lathe-golden-match-reference.wav";
+    std::vector<std::vector<float>> ref(2, std::vector<float>(88200));
+    for (std::size_t c = 0; c < ref.size(); ++c) {
+      Noise n(700 + c);
+      double lp = 0;
+      for (float& v : ref[c]) {
+        lp += 0.2 * (n.next() - lp);
+        v = static_cast<float>(0.5 * lp);
+      }
+    }
+    if (!write_audio(p, ref, 44100)) ADD_FAILURE() << "cannot write " << p;
+    return p.string();
+  }();
+  return path;
+}
+
 std::vector<Chain> chains() {
   std::vector<Chain> c = {
       {"stage-gain+6-tpdf24", "[delivery]\nbits = 24\n[[stage]]\ntype = \"gain\"\ngain_db = 6.0\n"},
@@ -123,6 +143,11 @@ std::vector<Chain> chains() {
                "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"multiband\"\ncrossovers_hz = [150, 2500]\n"
                "bands = [\n  { threshold_db = -24, ratio = 3, attack_ms = 15, release_ms = 150 },\n"
                "  { threshold_db = -20, ratio = 2 },\n  { threshold_db = -18, ratio = 1.5, makeup_db = 1 },\n]\n"});
+  c.push_back({"stage-match-float32", "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"match\"\nreference = \"" +
+                                          match_reference_path() + "\"\nmax_boost_db = 4\n"});
+  c.push_back({"stage-reverb-room-fade-tpdf24",
+               "[delivery]\nbits = 24\n[[stage]]\ntype = \"reverb\"\nir = \"room\"\nwet_db = -9\ntail = \"fade\"\n"
+               "tail_fade_s = 0.05\n"});
   c.push_back({"stage-reverb-truestereo-float32", "[delivery]\nbits = \"32f\"\n[[stage]]\ntype = \"reverb\"\nir = \"" +
                                                       true_stereo_ir_path() + "\"\nwet_db = -10\n"});
   for (const auto& b : host::builtin_profiles()) c.push_back({std::string("profile-") + b.name, ""});

@@ -300,6 +300,28 @@ TEST(Reverb, PredelayMixAndSegmentsAndRates) {
   EXPECT_NEAR(static_cast<double>(r.audio[0].size() - 10000), 9600.0 * 44100 / 96000, 40.0);
 }
 
+// tail = "fade": the output grows by tail_fade_s and the tail after the track's end is the kept tail times a
+// smooth fade to silence; everything before the end is the same bits as with the whole tail kept.
+TEST(Reverb, FadedTail) {
+  const int rate = 44100;
+  const Planar in = noise(2, 30000, 61, 0.3);
+  const std::string base = "[[stage]]\ntype = \"corrective\"\nsubsonic_hz = 20\n[[stage]]\ntype = \"reverb\"\nir = \"hall\"\nwet_db = -6\n";
+  const Out keep = run(base + "tail = \"keep\"\n", in, rate, 8192);
+  const Out fade = run(base + "tail = \"fade\"\ntail_fade_s = 0.5\n", in, rate, 8192);
+  ASSERT_TRUE(keep.report.ok && fade.report.ok) << keep.report.error << fade.report.error;
+  const std::size_t n = in[0].size(), f = static_cast<std::size_t>(0.5 * rate);
+  ASSERT_EQ(fade.audio[0].size(), n + f);
+  ASSERT_GT(keep.audio[0].size(), n + f);
+  for (std::size_t c = 0; c < 2; ++c) {
+    for (std::size_t i = 0; i < n; ++i) ASSERT_EQ(fade.audio[c][i], keep.audio[c][i]) << i;
+    for (std::size_t k = 0; k < f; ++k) {
+      const double t = static_cast<double>(k) / static_cast<double>(f);
+      const float w = static_cast<float>(1.0 - t * t * (3.0 - 2.0 * t));
+      ASSERT_EQ(fade.audio[c][n + k], keep.audio[c][n + k] * w) << k;
+    }
+  }
+}
+
 TEST(Reverb, BuiltinIrsDecayAtTheirRecipesRate) {
   // Schroeder backward integration of the stage's output for a click (all wet): the -5 to -35 dB slope gives a
   // T60 between the recipe's high-band and low-band values.
@@ -349,7 +371,8 @@ TEST(Reverb, RefusesWhatItCannotUse) {
   expect_error("ir = \"plate\"\nmix_pct = 50\nwet_db = -3", "mix_pct");
   expect_error("ir = \"plate\"\nwet_db = 20", "wet_db");
   expect_error("ir = \"plate\"\npredelay_ms = -1", "predelay_ms");
-  expect_error("ir = \"plate\"\ntail = \"fade\"", "tail");
+  expect_error("ir = \"plate\"\ntail = \"ring\"", "tail");
+  expect_error("ir = \"plate\"\ntail = \"fade\"\ntail_fade_s = 0", "tail_fade_s");
   expect_error("ir = \"plate\"\nwet_lowpass_hz = 6000", "wet_lowpass_hz");  // above 0.45 x 8 kHz
   const std::string three = write_ir(dir, "three.wav", decaying_ir(3, 100, 40), 48000);
   expect_error("ir = \"" + three + "\"", "3 channels");
