@@ -18,14 +18,14 @@ namespace lathe::test {
 
 struct MasteredTrack {
   host::TrackReport report;
-  Planar audio;  // the float output (a 32-bit float delivery); empty for PCM deliveries and failed tracks
+  Planar audio;  // the delivered samples as float; empty for failed tracks
 };
 
-// Masters each signal (one track each, named t0, t1, ...) in one run of `profile` on `engine`, segments of
-// `segment_frames`.
+// Masters each signal (one track each, named t0, t1, ...) in one run of `profile` on `engine` with `options`.
+// PCM deliveries come back as float (the left-justified words / 2^31, exact).
 inline std::vector<MasteredTrack> master_in_memory(const host::Profile& profile, const std::vector<Planar>& inputs,
                                                    int rate_hz, host::Engine& engine,
-                                                   std::int64_t segment_frames = 65536) {
+                                                   const host::MasterOptions& options) {
   std::vector<std::unique_ptr<host::TrackIo>> tracks;
   std::vector<host::MemoryTrack*> mem;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -33,12 +33,27 @@ inline std::vector<MasteredTrack> master_in_memory(const host::Profile& profile,
     mem.push_back(t.get());
     tracks.push_back(std::move(t));
   }
-  host::MasterOptions options;
-  options.segment_frames = segment_frames;
   const host::MasterResult r = host::master_tracks(tracks, profile, engine, options);
   std::vector<MasteredTrack> out;
-  for (std::size_t i = 0; i < mem.size(); ++i) out.push_back({r.tracks[i], mem[i]->out_float()});
+  for (std::size_t i = 0; i < mem.size(); ++i) {
+    Planar audio = mem[i]->out_float();
+    for (const auto& ch : mem[i]->pcm()) {
+      std::vector<float> f(ch.size());
+      for (std::size_t k = 0; k < ch.size(); ++k) f[k] = static_cast<float>(ch[k]) * (1.0f / 2147483648.0f);
+      audio.push_back(std::move(f));
+    }
+    out.push_back({r.tracks[i], std::move(audio)});
+  }
   return out;
+}
+
+// The same with segments of `segment_frames` and the other options at their defaults.
+inline std::vector<MasteredTrack> master_in_memory(const host::Profile& profile, const std::vector<Planar>& inputs,
+                                                   int rate_hz, host::Engine& engine,
+                                                   std::int64_t segment_frames = 65536) {
+  host::MasterOptions options;
+  options.segment_frames = segment_frames;
+  return master_in_memory(profile, inputs, rate_hz, engine, options);
 }
 
 // The float outputs alone, every track expected to be written (a failed one is reported and gives an empty
