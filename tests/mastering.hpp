@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -36,11 +37,17 @@ inline std::vector<MasteredTrack> master_in_memory(const host::Profile& profile,
   const host::MasterResult r = host::master_tracks(tracks, profile, engine, options);
   std::vector<MasteredTrack> out;
   for (std::size_t i = 0; i < mem.size(); ++i) {
-    Planar audio = mem[i]->out_float();
-    for (const auto& ch : mem[i]->pcm()) {
-      std::vector<float> f(ch.size());
-      for (std::size_t k = 0; k < ch.size(); ++k) f[k] = static_cast<float>(ch[k]) * (1.0f / 2147483648.0f);
-      audio.push_back(std::move(f));
+    // A writer opened for PCM fills pcm(), one for float out_float(); both hold one (possibly empty) vector per
+    // channel.
+    const auto& pcm = mem[i]->pcm();
+    const bool is_pcm = std::any_of(pcm.begin(), pcm.end(), [](const auto& ch) { return !ch.empty(); });
+    Planar audio = is_pcm ? Planar{} : mem[i]->out_float();
+    if (is_pcm) {
+      for (const auto& ch : pcm) {
+        std::vector<float> f(ch.size());
+        for (std::size_t k = 0; k < ch.size(); ++k) f[k] = static_cast<float>(ch[k]) * (1.0f / 2147483648.0f);
+        audio.push_back(std::move(f));
+      }
     }
     out.push_back({r.tracks[i], std::move(audio)});
   }
