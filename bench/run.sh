@@ -28,8 +28,10 @@ if [ -x "$build/bench/lathe_bench_fft" ]; then "$build/bench/lathe_bench_fft"; f
 if [ -x "$build/bench/lathe_bench_convolve" ]; then "$build/bench/lathe_bench_convolve"; fi
 if [ -x "$build/bench/lathe_bench_analyze" ]; then "$build/bench/lathe_bench_analyze"; fi
 # Loudness normalisation against ffmpeg's loudnorm (one core each; integrated error and true peak by libebur128).
+# The full chain against an ffmpeg chain (both on every core).
 if command -v ffmpeg >/dev/null; then
   "$(dirname "$0")/bench_loudnorm.sh" "$build"
+  "$(dirname "$0")/bench_chain.sh" "$build"
 else
-  echo "ffmpeg not installed: apt-get install ffmpeg for the loudnorm baseline (bench/bench_loudnorm.sh)"
+  echo "ffmpeg not installed: apt-get install ffmpeg for the loudnorm and chain baselines (bench/bench_loudnorm.sh, bench/bench_chain.sh)"
 fi
