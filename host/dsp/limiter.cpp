@@ -191,16 +191,28 @@ LimiterResult gain_reduction_stats(std::span<const float> gain, int rate_hz) {
   std::vector<ChunkStats> parts(static_cast<std::size_t>(chunks_of(n)));
   for_chunks(n, [&](std::int64_t b, std::int64_t e) {
     ChunkStats s;
+    // The sum of -20 log10(a) over the active frames, as the logarithm of their product: powers of two move into
+    // an exponent every 32 factors, or sooner when the product gets small (any float a > 0 keeps it far from
+    // underflow), so one logarithm serves a whole chunk.
+    double product = 1.0;
+    int exponent = 0, pending = 0;
     for (std::int64_t i = b; i < e; ++i) {
       const float a = gain[static_cast<std::size_t>(i)];
       s.min_gain = std::min(s.min_gain, a);
       const double ad = static_cast<double>(a);
-      if (ad <= active_gain) {
+      if (ad <= active_gain && ad > 0.0) {
         s.active += 1;
         s.above_1db += ad < one_db ? 1 : 0;
-        s.sum_db += -20.0 * std::log10(ad);
+        product *= ad;
+        if (++pending == 32 || product < 1e-200) {
+          int e2 = 0;
+          product = std::frexp(product, &e2);
+          exponent += e2;
+          pending = 0;
+        }
       }
     }
+    s.sum_db = -20.0 * (std::log10(product) + static_cast<double>(exponent) * 0.30102999566398119521);
     parts[static_cast<std::size_t>(b / kLimiterChunk)] = s;
   });
   ChunkStats t;
