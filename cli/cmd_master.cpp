@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -22,6 +23,56 @@ namespace fs = std::filesystem;
 using namespace lathe::host;
 
 void print_error(const std::string& what) { std::cerr << "lathe: error: " << what << "\n"; }
+
+namespace {
+
+// The progress line on a terminal: tracks done, audio done, speed and the time left, redrawn in place on stderr
+// after each track (and cleared before anything else is printed). Off when stderr is not a terminal or with
+// --quiet, so logs and pipes get only the table.
+class Progress {
+ public:
+  Progress(std::size_t total, bool enabled) : total_(total), enabled_(enabled), start_(Clock::now()) {}
+  void track_done(const TrackReport& r) {
+    ++done_;
+    if (r.ok) audio_s_ += r.duration_s;
+  }
+  void draw() {
+    if (!enabled_ || done_ == 0) return;
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double left = elapsed / static_cast<double>(done_) * static_cast<double>(total_ - done_);
+    char line[160];
+    std::snprintf(line, sizeof line, "[%zu/%zu tracks] %s of audio, %.1fx real time, about %s left", done_, total_,
+                  clock_text(audio_s_).c_str(), elapsed > 0 ? audio_s_ / elapsed : 0.0, clock_text(left).c_str());
+    std::cerr << "\r" << line << "\033[K" << std::flush;
+    drawn_ = true;
+  }
+  void clear() {
+    if (drawn_) std::cerr << "\r\033[K" << std::flush;
+    drawn_ = false;
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  // Whole seconds: "42s", "3:07", "2:03:07".
+  static std::string clock_text(double seconds) {
+    const long long s = std::llround(std::max(0.0, seconds));
+    char buf[48];
+    if (s >= 3600)
+      std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+    else if (s >= 60)
+      std::snprintf(buf, sizeof buf, "%lld:%02lld", s / 60, s % 60);
+    else
+      std::snprintf(buf, sizeof buf, "%llds", s);
+    return buf;
+  }
+  std::size_t total_, done_ = 0;
+  bool enabled_;
+  bool drawn_ = false;
+  double audio_s_ = 0;
+  Clock::time_point start_;
+};
+
+}  // namespace
 
 CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   CLI::App* cmd = app.add_subcommand("master", "Master audio files or folders into OUTDIR with a profile");
@@ -44,7 +95,10 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   cmd->add_flag("--album", a.album,
                 "Album mode: the tracks of each input folder get one common gain so that the album hits the "
                 "profile's loudness target, keeping their relative levels (also [targets] album = true)");
-  cmd->add_flag("-q,--quiet", a.quiet, "Print only errors and the summary");
+  cmd->add_flag("-q,--quiet", a.quiet, "Print only errors and the summary (no table, no progress line)");
+  cmd->add_flag("-v,--verbose", a.verbose,
+                "Also print where the time went (seconds per stage, decoding, analysis, encoding) and each track's "
+                "delivery details");
   return cmd;
 }
 
@@ -148,10 +202,21 @@ int run_master(const MasterArgs& a) {
               << engine->description() << "\n";
     std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout   LRA dBTPout  gain    GR clipped  track\n";
   }
+  Progress progress(tracks.size(), !a.quiet && ::isatty(STDERR_FILENO) != 0);
   const MasterResult result = master_tracks(tracks, profile, *engine, options, [&](const TrackReport& r) {
+    progress.clear();
     if (!a.quiet) print_row(r);
     if (!r.ok) print_error(r.input + ": " + r.error);
+    if (a.verbose && r.ok && r.delivery.whole_track)
+      std::cout << "        delivery: " << r.delivery.passes << " pass(es), gain " << fixed(r.delivery.gain_db, 2)
+                << " dB, max GR " << fixed(r.delivery.max_gain_reduction_db, 2) << " dB, mean GR "
+                << fixed(r.delivery.mean_gain_reduction_db, 2) << " dB, " << fixed(r.delivery.seconds_above_1db, 2)
+                << " s above 1 dB, ceiling correction " << fixed(r.delivery.ceiling_correction_db, 3) << " dB\n";
+    std::cout << std::flush;
+    progress.track_done(r);
+    progress.draw();
   });
+  progress.clear();
 
   for (const AlbumReport& al : result.albums) {
     if (!al.error.empty()) {
@@ -170,6 +235,18 @@ int run_master(const MasterArgs& a) {
             << fixed(result.wall_seconds, 2) << " s ("
             << fixed(result.wall_seconds > 0 ? result.audio_seconds / result.wall_seconds : 0.0, 1)
             << "x real time) on " << result.engine << "\n";
+  if (a.verbose) {
+    double in_stages = 0;
+    std::cout << "seconds:";
+    const char* sep = " ";
+    for (const auto& [stage, s] : result.stage_seconds) {
+      std::cout << sep << stage << " " << fixed(s, 2);
+      sep = ", ";
+      in_stages += s;
+    }
+    std::cout << "; outside them " << fixed(std::max(0.0, result.wall_seconds - in_stages), 2) << " (of "
+              << fixed(result.wall_seconds, 2) << ")\n";
+  }
 
   if (!a.report.empty()) {
     nlohmann::json j = make_report(result, profile, format, bits);

@@ -31,6 +31,7 @@ struct MasterArgs {
   std::string report;
   bool overwrite = false;
   bool quiet = false;
+  bool verbose = false;
   bool album = false;
 };
 CLI::App* add_master(CLI::App& app, MasterArgs& args);

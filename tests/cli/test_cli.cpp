@@ -192,6 +192,40 @@ TEST(CliMaster, FolderIsMasteredWithItsStructureMirrored) {
   EXPECT_TRUE(Contains(r.output, "3 written, 0 failed"));
 }
 
+// Progress goes to a terminal only: through a pipe the output has no carriage returns. On a pseudo-terminal
+// (util-linux `script`, when present) the progress line shows and is cleared. --verbose adds each track's
+// delivery details and where the time went.
+TEST(CliMaster, ProgressOnlyOnATerminalAndVerboseDetails) {
+  TempDir dir;
+  make_wav(dir / "in/a.wav", 0.5, 1);
+  make_wav(dir / "in/b.wav", 0.5, 2);
+  const RunResult piped = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "out1") + " -v");
+  ASSERT_EQ(piped.exit_code, 0) << piped.output;
+  EXPECT_EQ(piped.output.find('\r'), std::string::npos) << piped.output;
+  EXPECT_TRUE(Contains(piped.output, "delivery: ")) << piped.output;
+  EXPECT_TRUE(Contains(piped.output, "seconds: ")) << piped.output;
+  EXPECT_TRUE(Contains(piped.output, "targeting ")) << piped.output;
+  if (std::system("command -v script >/dev/null 2>&1") == 0) {
+    // `script` runs the command on a pseudo-terminal and copies what it shows to its stdout.
+    auto on_terminal = [&](const std::string& args) {
+      const std::string cmd = "script -qec \"'" + std::string(LATHE_BINARY) + "' " + args + "\" /dev/null 2>&1";
+      std::string out;
+      FILE* p = ::popen(cmd.c_str(), "r");
+      if (p == nullptr) return out;
+      char buf[4096];
+      std::size_t n;
+      while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+      ::pclose(p);
+      return out;
+    };
+    const std::string tty = on_terminal("master " + q(dir / "in") + " -o " + q(dir / "out2"));
+    EXPECT_TRUE(Contains(tty, "[2/2 tracks]")) << tty;
+    EXPECT_TRUE(Contains(tty, "\r\033[K")) << "the line is cleared";
+    const std::string quiet = on_terminal("master " + q(dir / "in") + " -o " + q(dir / "out3") + " -q");
+    EXPECT_FALSE(Contains(quiet, "tracks]")) << quiet;
+  }
+}
+
 // Album mode end to end: one gain for the folder, the album file and its CUE sheet beside the tracks, both in
 // the report; --album without a loudness target is a usage error.
 TEST(CliMaster, AlbumModeWritesTheAlbumFileAndCueSheet) {
