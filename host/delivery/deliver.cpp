@@ -116,6 +116,7 @@ struct TrackResult {
   Delivered delivered;
   double correction_db = 0;
   PlanarAudio limited;  // before dither (kept for the album file)
+  int passes = 0;       // limiter + meter passes over all attempts (corrections included)
 };
 
 TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t key, const DeliverySettings& s,
@@ -124,7 +125,11 @@ TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t 
   for (int attempt = 0;; ++attempt) {
     PlanarAudio limited;
     auto t0 = Clock::now();
-    r.outcome = target_track(premaster, rate_hz, s.plan, engine, limited, gain, r.correction_db);
+    // A correction lowers the ceiling by a fraction of a dB: its search starts from the gain it corrects, which
+    // usually lands within the aim at once.
+    const std::optional<double> first_guess = attempt > 0 ? std::optional<double>(r.outcome.gain_db) : std::nullopt;
+    r.outcome = target_track(premaster, rate_hz, s.plan, engine, limited, gain, r.correction_db, first_guess);
+    r.passes += r.outcome.passes;
     seconds["targeting"] += seconds_since(t0);
     t0 = Clock::now();
     r.delivered = finish_track(limited, rate_hz, key, s, engine);
@@ -163,7 +168,7 @@ void fill_report(TrackReport& rep, const TrackResult& r, int rate_hz, const Deli
   d.target_reached = r.outcome.target_reached;
   d.not_reached = r.outcome.not_reached;
   d.ceiling_correction_db = r.correction_db;
-  d.passes = r.outcome.passes;
+  d.passes = r.passes;
   rep.output_loudness = summarise(r.delivered.measured);
   rep.clipped_samples += r.delivered.clipped;
   // The delivered loudness is the judge: dither can move a track that sat at the edge of the tolerance.

@@ -64,7 +64,8 @@ std::optional<double> integrated_loudness(Engine& engine, const PlanarAudio& aud
 }
 
 TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const TargetPlan& plan, Engine& engine,
-                           PlanarAudio& out, std::optional<double> fixed_gain_db, double ceiling_offset_db) {
+                           PlanarAudio& out, std::optional<double> fixed_gain_db, double ceiling_offset_db,
+                           std::optional<double> first_guess_db) {
   TargetOutcome o;
   auto evaluate = [&](double g, PlanarAudio& dst) {
     ++o.passes;
@@ -105,7 +106,7 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
   double lo = -std::numeric_limits<double>::infinity();   // falls short, within the cap
   double hi = plan.max_gain_db + 1e-9;                    // overshoots (or beyond the gain cap)
   bool hi_is_cap = false;                                 // hi was set by the reduction cap
-  double g = std::min(target - *l0, plan.max_gain_db);
+  double g = std::min(first_guess_db.value_or(target - *l0), plan.max_gain_db);
   // The best admissible pass so far (within the reduction cap), kept with its output.
   PlanarAudio trial;
   double best_err = std::numeric_limits<double>::infinity();

@@ -40,9 +40,10 @@ std::optional<double> integrated_loudness(Engine& engine, const PlanarAudio& aud
 
 // Searches the gain (or uses `fixed_gain_db`, album mode: the album's common gain, capped the same way) and
 // writes the limited track to `out`. `premaster` is left unchanged. `ceiling_offset_db` lowers the limiter's
-// ceiling (the residue correction after quantisation).
+// ceiling (the residue correction after quantisation). `first_guess_db`, when given, starts the search there
+// instead of at the target minus the premaster's loudness (a correction starts from the gain it corrects).
 TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const TargetPlan& plan, Engine& engine,
                            PlanarAudio& out, std::optional<double> fixed_gain_db = std::nullopt,
-                           double ceiling_offset_db = 0.0);
+                           double ceiling_offset_db = 0.0, std::optional<double> first_guess_db = std::nullopt);
 
 }  // namespace lathe::host
