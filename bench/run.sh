@@ -28,6 +28,8 @@ if [ -x "$build/bench/lathe_bench_fft" ]; then "$build/bench/lathe_bench_fft"; f
 if [ -x "$build/bench/lathe_bench_convolve" ]; then "$build/bench/lathe_bench_convolve"; fi
 if [ -x "$build/bench/lathe_bench_analyze" ]; then "$build/bench/lathe_bench_analyze"; fi
 # Loudness normalisation against ffmpeg's loudnorm (one core each; integrated error and true peak by libebur128).
+# A generated catalogue against reading and writing the same bytes.
+if [ -x /usr/bin/time ]; then "$(dirname "$0")/bench_catalogue.sh" "$build"; fi
 # The full chain against an ffmpeg chain (both on every core).
 if command -v ffmpeg >/dev/null; then
   "$(dirname "$0")/bench_loudnorm.sh" "$build"
