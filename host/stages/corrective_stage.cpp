@@ -15,18 +15,27 @@
 namespace lathe::host {
 namespace {
 
+// A Butterworth high-pass band of the EQ: corner, slope, and the channels it acts on ("stereo" or "side").
+struct HighPass {
+  double hz;
+  int slope_db;
+  const char* channels;
+};
+// The mono-bass filter of both stages: the side signal high-passed at 24 dB/octave.
+constexpr int kMonoBassSlopeDb = 24;
+
 // An EQ made of high-pass bands, built from a TOML table the stage writes itself (so the EQ's design, caching,
 // automatic length and latency apply unchanged). Null when there is no band.
-std::unique_ptr<Stage> make_highpass_eq(const std::vector<std::pair<double, std::string>>& bands, int slope_db,
-                                        const std::string& file, const std::string& where) {
+std::unique_ptr<Stage> make_highpass_eq(const std::vector<HighPass>& bands, const std::string& file,
+                                        const std::string& where) {
   if (bands.empty()) return nullptr;
   toml::array arr;
-  for (const auto& [hz, channels] : bands) {
+  for (const HighPass& band : bands) {
     toml::table b;
     b.insert_or_assign("type", "highpass");
-    b.insert_or_assign("freq_hz", hz);
-    b.insert_or_assign("slope_db_per_oct", static_cast<std::int64_t>(slope_db));
-    b.insert_or_assign("channels", channels);
+    b.insert_or_assign("freq_hz", band.hz);
+    b.insert_or_assign("slope_db_per_oct", static_cast<std::int64_t>(band.slope_db));
+    b.insert_or_assign("channels", band.channels);
     arr.push_back(std::move(b));
   }
   toml::table t;
@@ -84,9 +93,10 @@ class CorrectiveStage final : public Stage {
     dc_ = t.choice("dc", {"remove", "keep"}, "remove") == "remove";
     subsonic_hz_ = t.number("subsonic_hz", 0.0, 60.0, 0.0, "Hz (0 = off)");
     if (subsonic_hz_ != 0.0 && subsonic_hz_ < 10.0) t.fail("subsonic_hz", "must be 0 (off) or from 10 to 60 Hz");
-    slope_ = static_cast<int>(t.number("subsonic_slope_db_per_oct", 6.0, 48.0, 24.0, "dB/octave"));
-    if (slope_ % 6 != 0 || static_cast<double>(slope_) != t.number("subsonic_slope_db_per_oct", 6, 48, 24, ""))
+    const double slope = t.number("subsonic_slope_db_per_oct", 6.0, 48.0, 24.0, "dB/octave");
+    if (slope != 6.0 * std::round(slope / 6.0))
       t.fail("subsonic_slope_db_per_oct", "must be a multiple of 6 from 6 to 48 dB/octave");
+    slope_ = static_cast<int>(slope);
     polarity_ = t.choice("polarity", {"normal", "invert", "invert_left", "invert_right"}, "normal");
     swap_ = false;
     if (t.has("swap_channels")) {
@@ -99,10 +109,10 @@ class CorrectiveStage final : public Stage {
     mono_below_hz_ = t.number("mono_below_hz", 0.0, 300.0, 0.0, "Hz (0 = off)");
     if (mono_below_hz_ != 0.0 && mono_below_hz_ < 20.0) t.fail("mono_below_hz", "must be 0 (off) or from 20 to 300 Hz");
     trim_ = static_cast<float>(std::pow(10.0, trim_db_ / 20.0));
-    std::vector<std::pair<double, std::string>> bands;
-    if (subsonic_hz_ > 0) bands.emplace_back(subsonic_hz_, "stereo");
-    if (mono_below_hz_ > 0) bands.emplace_back(mono_below_hz_, "side");
-    eq_ = make_highpass_eq(bands, slope_, t.file(), t.where());
+    std::vector<HighPass> bands;
+    if (subsonic_hz_ > 0) bands.push_back({subsonic_hz_, slope_, "stereo"});
+    if (mono_below_hz_ > 0) bands.push_back({mono_below_hz_, kMonoBassSlopeDb, "side"});
+    eq_ = make_highpass_eq(bands, t.file(), t.where());
   }
 
   std::string type() const override { return "corrective"; }
@@ -178,7 +188,7 @@ class WidthStage final : public Stage {
     mono_below_hz_ = t.number("mono_below_hz", 0.0, 300.0, 0.0, "Hz (0 = off)");
     if (mono_below_hz_ != 0.0 && mono_below_hz_ < 20.0) t.fail("mono_below_hz", "must be 0 (off) or from 20 to 300 Hz");
     side_ = static_cast<float>(width_pct_ / 100.0);
-    if (mono_below_hz_ > 0) eq_ = make_highpass_eq({{mono_below_hz_, "side"}}, 24, t.file(), t.where());
+    if (mono_below_hz_ > 0) eq_ = make_highpass_eq({{mono_below_hz_, kMonoBassSlopeDb, "side"}}, t.file(), t.where());
   }
 
   std::string type() const override { return "width"; }
