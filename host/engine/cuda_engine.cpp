@@ -26,7 +26,6 @@
 namespace lathe::host {
 namespace {
 
-
 // A device allocation that only grows.
 template <class T>
 class DeviceBuffer {
@@ -144,18 +143,11 @@ class CudaEngine final : public Engine {
   void mid_side(std::span<const BlockPair> pairs, bool encode) override {
     if (pairs.empty()) return;
     std::vector<std::uint32_t> flat;
-    for (const BlockPair& p : pairs) {
-      flat.push_back(p.first);
-      flat.push_back(p.second);
-    }
-    std::uint32_t* d_pairs = pairs_.reserve(flat.size());
-    check_cuda(cudaMemcpyAsync(d_pairs, flat.data(), flat.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice,
-                               stream_), "copying the mid/side pairs to the GPU");
+    const std::uint32_t* d_pairs = upload_pairs(pairs, flat);
     check_launch(kernels::cuda::launch_mid_side(cur(), blocks_.get(), d_pairs,
                                                 static_cast<std::int64_t>(pairs.size()), max_block_, encode, stream_),
                  "launching the mid/side kernel");
-    // `flat` must outlive the asynchronous copy.
-    synchronize();
+    synchronize();  // `flat` must outlive the asynchronous copy
   }
 
   void scale_blocks(std::span<const float> scale, std::span<const float> offset,
@@ -191,17 +183,11 @@ class CudaEngine final : public Engine {
   void swap_blocks(std::span<const BlockPair> pairs) override {
     if (pairs.empty()) return;
     std::vector<std::uint32_t> flat;
-    for (const BlockPair& p : pairs) {
-      flat.push_back(p.first);
-      flat.push_back(p.second);
-    }
-    std::uint32_t* d_pairs = pairs_.reserve(flat.size());
-    check_cuda(cudaMemcpyAsync(d_pairs, flat.data(), flat.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice,
-                               stream_), "copying the swapped pairs to the GPU");
+    const std::uint32_t* d_pairs = upload_pairs(pairs, flat);
     check_launch(kernels::cuda::launch_swap(cur(), blocks_.get(), d_pairs,
                                             static_cast<std::int64_t>(pairs.size()), max_block_, stream_),
                  "launching the swap kernel");
-    synchronize();
+    synchronize();  // `flat` must outlive the asynchronous copy
   }
 
   void dynamics(std::span<const DynamicsJob> jobs) override {
@@ -468,6 +454,19 @@ class CudaEngine final : public Engine {
   }
 
  private:
+  // Block pairs as a flat (first, second) table on the device; `flat` holds the host copy, which must live until
+  // the stream has consumed it.
+  const std::uint32_t* upload_pairs(std::span<const BlockPair> pairs, std::vector<std::uint32_t>& flat) {
+    for (const BlockPair& p : pairs) {
+      flat.push_back(p.first);
+      flat.push_back(p.second);
+    }
+    std::uint32_t* d_pairs = pairs_.reserve(flat.size());
+    check_cuda(cudaMemcpyAsync(d_pairs, flat.data(), flat.size() * sizeof(std::uint32_t), cudaMemcpyHostToDevice,
+                               stream_), "copying block pairs to the GPU");
+    return d_pairs;
+  }
+
   CudaBatchView view() {
     check_cuda(cudaSetDevice(device_), "selecting the GPU");
     return CudaBatchView{cur(), blocks_.get(), &batch_blocks_, stream_, device_};
