@@ -13,71 +13,68 @@
 namespace lathe::host::dsp {
 namespace {
 
-// A long interpolator for the check of the frames that come near the ceiling: x8, 256 taps per phase, Kaiser
-// beta 9, cutoff at the Nyquist frequency, in double. Flat to about 0.49 fs, where the limiter's 64-tap
-// interpolator (flat to 0.47 fs) reads content just below the Nyquist frequency low (full-band noise, clipped
-// inputs: up to 0.4 dB measured, bench/RESULTS.md).
-struct LongInterp {
-  static constexpr int kFactor = 8;
-  static constexpr int kTaps = 256;
-  std::vector<double> c;  // phase p = 1 .. 7: c[(p - 1) * kTaps + m] multiplies x[k - kTaps/2 + m]
+// A set of interpolation phases: phase p of point set k is sum_t c[t] * x[k + first + t] (in double, t
+// ascending; samples outside [0, n) read as 0), and every point of set k lies between x[k-1] and x[k].
+struct Interpolator {
+  int first = 0;                              // offset of the first tap from k
+  std::vector<std::vector<double>> phases;    // taps per phase
 };
 
-const LongInterp& long_interp() {
-  static const LongInterp li = [] {
-    LongInterp l;
-    constexpr double kPi = 3.14159265358979323846;
-    constexpr double kBeta = 9.0;
-    const double half = LongInterp::kTaps / 2.0;
-    l.c.resize(static_cast<std::size_t>((LongInterp::kFactor - 1) * LongInterp::kTaps));
-    for (int p = 1; p < LongInterp::kFactor; ++p) {
-      double sum = 0.0;
-      for (int m = 0; m < LongInterp::kTaps; ++m) {
-        // Offset of x[k - kTaps/2 + m] from the point (k - 1) + p / kFactor.
-        const double d = m - half + 1.0 - static_cast<double>(p) / LongInterp::kFactor;
-        const double u = d / (half + 1.0);
-        const double w = dsp::bessel_i0(kBeta * std::sqrt(std::max(0.0, 1.0 - u * u))) / dsp::bessel_i0(kBeta);
-        const double v = std::sin(kPi * d) / (kPi * d) * w;
-        l.c[static_cast<std::size_t>((p - 1) * LongInterp::kTaps + m)] = v;
-        sum += v;
-      }
-      for (int m = 0; m < LongInterp::kTaps; ++m) l.c[static_cast<std::size_t>((p - 1) * LongInterp::kTaps + m)] /= sum;
-    }
-    return l;
-  }();
-  return li;
-}
-
-// Largest |value| of x at the oversampled points between x[k-1] and x[k] (samples outside [0, n) read as 0).
-double long_interval_peak_impl(const LongInterp& li, const float* x, std::int64_t n, std::int64_t k) {
+// Largest |value| of x at the points of set k.
+double interval_peak(const Interpolator& m, const float* x, std::int64_t n, std::int64_t k) {
   double peak = 0.0;
-  const std::int64_t first = k - LongInterp::kTaps / 2;
-  for (int p = 1; p < LongInterp::kFactor; ++p) {
-    const double* c = li.c.data() + static_cast<std::size_t>((p - 1) * LongInterp::kTaps);
+  for (const auto& c : m.phases) {
     double acc = 0.0;
-    for (int m = 0; m < LongInterp::kTaps; ++m) {
-      const std::int64_t j = first + m;
-      if (j >= 0 && j < n) acc += c[m] * static_cast<double>(x[j]);
+    for (std::size_t t = 0; t < c.size(); ++t) {
+      const std::int64_t j = k + m.first + static_cast<std::int64_t>(t);
+      if (j >= 0 && j < n) acc += c[t] * static_cast<double>(x[j]);
     }
     peak = std::max(peak, std::abs(acc));
   }
   return peak;
 }
 
+// A long interpolator for the check of the frames that come near the ceiling: x8, 256 taps per phase, Kaiser
+// beta 9, cutoff at the Nyquist frequency, in double. Flat to about 0.49 fs, where the limiter's 64-tap
+// interpolator (flat to 0.47 fs) reads content just below the Nyquist frequency low (full-band noise, clipped
+// inputs: up to 0.4 dB measured, bench/RESULTS.md). Phase p = 1 .. 7 interpolates (k - 1) + p/8.
+const Interpolator& long_interp() {
+  static const Interpolator li = [] {
+    constexpr int kFactor = 8, kTaps = 256;
+    constexpr double kPi = 3.14159265358979323846;
+    constexpr double kBeta = 9.0;
+    const double half = kTaps / 2.0;
+    Interpolator l;
+    l.first = -kTaps / 2;
+    for (int p = 1; p < kFactor; ++p) {
+      std::vector<double> c(static_cast<std::size_t>(kTaps));
+      double sum = 0.0;
+      for (int m = 0; m < kTaps; ++m) {
+        // Offset of x[k - kTaps/2 + m] from the point (k - 1) + p / kFactor.
+        const double d = m - half + 1.0 - static_cast<double>(p) / kFactor;
+        const double u = d / (half + 1.0);
+        const double w = dsp::bessel_i0(kBeta * std::sqrt(std::max(0.0, 1.0 - u * u))) / dsp::bessel_i0(kBeta);
+        const double v = std::sin(kPi * d) / (kPi * d) * w;
+        c[static_cast<std::size_t>(m)] = v;
+        sum += v;
+      }
+      for (double& v : c) v /= sum;
+      l.phases.push_back(std::move(c));
+    }
+    return l;
+  }();
+  return li;
+}
+
 // The short interpolators of common loudness meters, whose readings platforms see. On content in the last few
 // percent below the Nyquist frequency they let images through and read above the true peak (bench/RESULTS.md:
 // up to 0.25 dB on clipped and full-band material); the check holds a delivered track under the ceiling by their
-// readings too. Each is a set of phases; phase p of point set k is sum_t c[t] * x[k + first + t] and every point
-// of set k lies between x[k-1] and x[k].
-struct MeterInterp {
-  int first = 0;                              // offset of the first tap from k
-  std::vector<std::vector<double>> phases;    // taps per phase
-};
+// readings too.
 
 // ITU-R BS.1770-4 Annex 2: x4, 48 taps as 4 phases of 12 (../shared/standards/LOUDNESS.md section 5), specified
 // at 48 kHz and used by meters at x4 below 96 kHz. Its four phases interpolate k - 7/8, k - 5/8, k - 3/8, k - 1/8.
-const MeterInterp& bs1770_annex2() {
-  static const MeterInterp m = [] {
+const Interpolator& bs1770_annex2() {
+  static const Interpolator m = [] {
     const std::vector<double> p0 = {0.0017089843750,  0.0109863281250,  -0.0196533203125, 0.0332031250000,
                                     -0.0594482421875, 0.1373291015625,  0.9721679687500,  -0.1022949218750,
                                     0.0476074218750,  -0.0266113281250, 0.0148925781250,  -0.0083007812500};
@@ -85,7 +82,7 @@ const MeterInterp& bs1770_annex2() {
                                     -0.1665039062500, 0.4650878906250,  0.7797851562500,  -0.2003173828125,
                                     0.1015625000000,  -0.0582275390625, 0.0330810546875,  -0.0189208984375};
     // The table's taps multiply x[n - t]; reversed here so that tap t multiplies x[k - 6 + t].
-    MeterInterp r;
+    Interpolator r;
     r.first = -6;
     for (const auto* ph : {&p0, &p1}) r.phases.emplace_back(ph->rbegin(), ph->rend());
     r.phases.push_back(p1);  // phase 2 is phase 1 reversed
@@ -98,11 +95,11 @@ const MeterInterp& bs1770_annex2() {
 // A 49-tap Hann-windowed sinc at x4 below 96 kHz and x2 below 192 kHz, the design libebur128 uses (and meters
 // built on it: ffmpeg's ebur128 filter, loudness-scanner, r128gain). Prototype h[j] = sinc((j - 24) / F) *
 // hann(j / 48); phase f (1 .. F-1) of output n is sum_q h[f + F q] x[n - q] and lies at n - 24/F + f/F.
-const MeterInterp* hann49(int rate_hz) {
+const Interpolator* hann49(int rate_hz) {
   auto make = [](int factor) {
     constexpr double kPi = 3.14159265358979323846;
     constexpr int kTaps = 49;
-    MeterInterp r;
+    Interpolator r;
     const int centre = (kTaps - 1) / 2 / factor;  // output n lies at n - centre + f/F: set n = k - 1 + centre
     r.first = -1 + centre - (kTaps - 1) / factor;
     for (int f = 1; f < factor; ++f) {
@@ -121,29 +118,16 @@ const MeterInterp* hann49(int rate_hz) {
     }
     return r;
   };
-  static const MeterInterp x4 = make(4), x2 = make(2);
+  static const Interpolator x4 = make(4), x2 = make(2);
   if (rate_hz < 96000) return &x4;
   if (rate_hz < 192000) return &x2;
   return nullptr;  // such meters read the samples from 192 kHz up
 }
 
-double meter_interval_peak(const MeterInterp& m, const float* x, std::int64_t n, std::int64_t k) {
-  double peak = 0.0;
-  for (const auto& c : m.phases) {
-    double acc = 0.0;
-    for (std::size_t t = 0; t < c.size(); ++t) {
-      const std::int64_t j = k + m.first + static_cast<std::int64_t>(t);
-      if (j >= 0 && j < n) acc += c[t] * static_cast<double>(x[j]);
-    }
-    peak = std::max(peak, std::abs(acc));
-  }
-  return peak;
-}
-
 }  // namespace
 
 double long_interval_peak(const float* x, std::int64_t n, std::int64_t k) {
-  return long_interval_peak_impl(long_interp(), x, n, k);
+  return interval_peak(long_interp(), x, n, k);
 }
 
 // How far the delivered true peak is above `ceiling_db` (<= 0: not above). The largest of four readings:
@@ -169,10 +153,10 @@ double over_ceiling_db(const std::vector<std::vector<float>>& audio, int rate_hz
   std::vector<float> g(static_cast<std::size_t>(frames));
   const std::int64_t chunks = (frames + dsp::kLimiterChunk - 1) / dsp::kLimiterChunk;
   std::vector<double> chunk_peak(static_cast<std::size_t>(chunks), 0.0);
-  const LongInterp& li = long_interp();
-  std::vector<const MeterInterp*> meters;
+  const Interpolator& li = long_interp();
+  std::vector<const Interpolator*> meters;
   if (rate_hz < 96000) meters.push_back(&bs1770_annex2());
-  if (const MeterInterp* h = hann49(rate_hz)) meters.push_back(h);
+  if (const Interpolator* h = hann49(rate_hz)) meters.push_back(h);
   tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t k) {
     const std::int64_t b = k * dsp::kLimiterChunk, e = std::min(frames, b + dsp::kLimiterChunk);
     dsp::limiter_detect(ip, meter_near, ch, frames, b, e, g.data());
@@ -185,13 +169,13 @@ double over_ceiling_db(const std::vector<std::vector<float>>& audio, int rate_hz
       // Frame i covers the interval before it and, for the last frame, the one after it.
       const bool last = i + 1 == frames;
       for (const float* x : ch) {
-        for (const MeterInterp* m : meters) {
-          peak = std::max(peak, meter_interval_peak(*m, x, frames, i));
-          if (last) peak = std::max(peak, meter_interval_peak(*m, x, frames, frames));
+        for (const Interpolator* m : meters) {
+          peak = std::max(peak, interval_peak(*m, x, frames, i));
+          if (last) peak = std::max(peak, interval_peak(*m, x, frames, frames));
         }
         if (reading < near) continue;
-        peak = std::max(peak, long_interval_peak_impl(li, x, frames, i));
-        if (last) peak = std::max(peak, long_interval_peak_impl(li, x, frames, frames));
+        peak = std::max(peak, interval_peak(li, x, frames, i));
+        if (last) peak = std::max(peak, interval_peak(li, x, frames, frames));
       }
     }
     chunk_peak[static_cast<std::size_t>(k)] = peak;
