@@ -5,14 +5,13 @@
 #include "host/stages/compressor_stage.hpp"
 
 #include <algorithm>
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "host/dsp/compressor.hpp"
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
+#include "host/stages/per_rate.hpp"
 
 namespace lathe::host {
 namespace {
@@ -85,15 +84,13 @@ class CompressorStage final : public Stage {
 
  private:
   std::shared_ptr<const dsp::CompressorDesign> design_for(int rate_hz) const {
-    std::lock_guard lock(mutex_);
-    auto& slot = designs_[rate_hz];
-    if (!slot) slot = std::make_shared<const dsp::CompressorDesign>(dsp::compressor_design(p_, rate_hz));
-    return slot;
+    return designs_.get(rate_hz, [&] {
+      return std::make_shared<const dsp::CompressorDesign>(dsp::compressor_design(p_, rate_hz));
+    });
   }
 
   dsp::CompressorParams p_;
-  mutable std::mutex mutex_;
-  mutable std::map<int, std::shared_ptr<const dsp::CompressorDesign>> designs_;
+  PerRate<dsp::CompressorDesign> designs_;
 };
 
 }  // namespace

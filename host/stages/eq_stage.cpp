@@ -5,8 +5,6 @@
 // aligned with input sample n and the length is unchanged.
 #include "host/stages/eq_stage.hpp"
 
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -14,6 +12,7 @@
 #include "host/dsp/eq_design.hpp"
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
+#include "host/stages/per_rate.hpp"
 
 namespace lathe::host {
 namespace {
@@ -98,41 +97,39 @@ class EqStage final : public Stage {
 
  private:
   std::shared_ptr<const RateDesign> design_for(int rate_hz) const {
-    std::lock_guard lock(mutex_);
-    auto& slot = designs_[rate_hz];
-    if (slot) return slot;
-    const double rate = rate_hz;
-    auto d = std::make_shared<RateDesign>();
-    long taps = fir_taps_;
-    if (taps == 0) {
-      // One length for every component, so that mid and side (and all channels) share one latency.
-      const std::vector<const std::vector<dsp::EqBand>*> sets =
-          has_mid_side_ ? std::vector{&mid_, &side_} : std::vector{&stereo_};
-      for (const auto* set : sets) {
-        const long need = dsp::eq_auto_fir_taps(*set, rate);
-        if (need == 0)
-          throw ProfileError(file_ + ":" + std::to_string(line_) + ": " + where_ + ": bands: at " +
-                                 std::to_string(rate_hz) + " Hz this curve needs a FIR longer than the " +
-                                 std::to_string(kMaxTaps) + " taps allowed",
-                             "raise the lowest band frequency, lower its q or slope, or set fir_taps (up to " +
-                                 std::to_string(kMaxTaps) + ") to accept a less exact curve");
-        taps = std::max(taps, need);
+    return designs_.get(rate_hz, [&] {
+      const double rate = rate_hz;
+      auto d = std::make_shared<RateDesign>();
+      long taps = fir_taps_;
+      if (taps == 0) {
+        // One length for every component, so that mid and side (and all channels) share one latency.
+        const std::vector<const std::vector<dsp::EqBand>*> sets =
+            has_mid_side_ ? std::vector{&mid_, &side_} : std::vector{&stereo_};
+        for (const auto* set : sets) {
+          const long need = dsp::eq_auto_fir_taps(*set, rate);
+          if (need == 0)
+            throw ProfileError(file_ + ":" + std::to_string(line_) + ": " + where_ + ": bands: at " +
+                                   std::to_string(rate_hz) + " Hz this curve needs a FIR longer than the " +
+                                   std::to_string(kMaxTaps) + " taps allowed",
+                               "raise the lowest band frequency, lower its q or slope, or set fir_taps (up to " +
+                                   std::to_string(kMaxTaps) + ") to accept a less exact curve");
+          taps = std::max(taps, need);
+        }
       }
-    }
-    d->taps = taps;
-    auto make = [&](const std::vector<dsp::EqBand>& set) {
-      const std::vector<double> h = dsp::eq_design_fir(set, rate, taps);
-      return dsp::partition_fir(h);
-    };
-    if (has_mid_side_) {
-      d->mid = make(mid_);
-      d->side = make(side_);
-      d->all = d->mid;  // tracks other than stereo: stereo and mid bands; side bands do not apply
-    } else {
-      d->all = make(stereo_);
-    }
-    slot = d;
-    return slot;
+      d->taps = taps;
+      auto make = [&](const std::vector<dsp::EqBand>& set) {
+        const std::vector<double> h = dsp::eq_design_fir(set, rate, taps);
+        return dsp::partition_fir(h);
+      };
+      if (has_mid_side_) {
+        d->mid = make(mid_);
+        d->side = make(side_);
+        d->all = d->mid;  // tracks other than stereo: stereo and mid bands; side bands do not apply
+      } else {
+        d->all = make(stereo_);
+      }
+      return d;
+    });
   }
 
   std::string file_;
@@ -142,8 +139,7 @@ class EqStage final : public Stage {
   std::vector<dsp::EqBand> stereo_, mid_, side_;
   bool has_mid_side_ = false;
   long fir_taps_ = 0;
-  mutable std::mutex mutex_;
-  mutable std::map<int, std::shared_ptr<const RateDesign>> designs_;
+  PerRate<RateDesign> designs_;
 };
 
 }  // namespace

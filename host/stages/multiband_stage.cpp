@@ -29,8 +29,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +39,7 @@
 #include "host/dsp/eq_design.hpp"
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
+#include "host/stages/per_rate.hpp"
 
 namespace lathe::host {
 namespace {
@@ -207,35 +206,33 @@ class MultibandStage final : public Stage {
   }
 
   std::shared_ptr<const RateDesign> design_for(int rate_hz) const {
-    std::lock_guard lock(mutex_);
-    auto& slot = designs_[rate_hz];
-    if (slot) return slot;
-    auto d = std::make_shared<RateDesign>();
-    d->taps = taps_for(rate_hz);
-    const auto n = static_cast<std::size_t>(d->taps);
-    const int m = slope_db_ / 6;
-    std::vector<std::vector<double>> lp;
-    for (double fc : crossovers_) {
-      lp.push_back(dsp::design_linear_phase_fir(
-          [fc, m](double f) {
-            double x = f / fc, p = 1.0;
-            for (int i = 0; i < m; ++i) p *= x;
-            return 1.0 / (1.0 + p);
-          },
-          rate_hz, d->taps));
-    }
-    const std::size_t centre = (n - 1) / 2;
-    for (std::size_t k = 0; k <= lp.size(); ++k) {
-      std::vector<double> h(n, 0.0);
-      if (k < lp.size()) h = lp[k];
-      if (k == lp.size()) h[centre] = 1.0;
-      if (k > 0)
-        for (std::size_t i = 0; i < n; ++i) h[i] -= lp[k - 1][i];
-      d->fir.push_back(dsp::partition_fir(h));
-      d->comp.push_back(dsp::compressor_design(bands_[k], rate_hz));
-    }
-    slot = d;
-    return slot;
+    return designs_.get(rate_hz, [&] {
+      auto d = std::make_shared<RateDesign>();
+      d->taps = taps_for(rate_hz);
+      const auto n = static_cast<std::size_t>(d->taps);
+      const int m = slope_db_ / 6;
+      std::vector<std::vector<double>> lp;
+      for (double fc : crossovers_) {
+        lp.push_back(dsp::design_linear_phase_fir(
+            [fc, m](double f) {
+              double x = f / fc, p = 1.0;
+              for (int i = 0; i < m; ++i) p *= x;
+              return 1.0 / (1.0 + p);
+            },
+            rate_hz, d->taps));
+      }
+      const std::size_t centre = (n - 1) / 2;
+      for (std::size_t k = 0; k <= lp.size(); ++k) {
+        std::vector<double> h(n, 0.0);
+        if (k < lp.size()) h = lp[k];
+        if (k == lp.size()) h[centre] = 1.0;
+        if (k > 0)
+          for (std::size_t i = 0; i < n; ++i) h[i] -= lp[k - 1][i];
+        d->fir.push_back(dsp::partition_fir(h));
+        d->comp.push_back(dsp::compressor_design(bands_[k], rate_hz));
+      }
+      return d;
+    });
   }
 
   std::string file_;
@@ -247,8 +244,7 @@ class MultibandStage final : public Stage {
   double rms_ms_ = 10.0;
   bool linked_ = true;
   std::vector<dsp::CompressorParams> bands_;
-  mutable std::mutex mutex_;
-  mutable std::map<int, std::shared_ptr<const RateDesign>> designs_;
+  PerRate<RateDesign> designs_;
 };
 
 }  // namespace

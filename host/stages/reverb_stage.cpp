@@ -17,8 +17,6 @@
 #include <cmath>
 #include <filesystem>
 #include <limits>
-#include <map>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -26,6 +24,7 @@
 #include "host/dsp/reverb_ir.hpp"
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
+#include "host/stages/per_rate.hpp"
 
 namespace lathe::host {
 namespace {
@@ -189,61 +188,59 @@ class ReverbStage final : public Stage {
 
  private:
   std::shared_ptr<const RateDesign> design_for(int rate_hz) const {
-    std::lock_guard lock(mutex_);
-    auto& slot = designs_[rate_hz];
-    if (slot) return slot;
-    const std::string label = file_ + ": " + where_ + ": ";
-    if (shaping_.lowpass_hz >= 0.45 * rate_hz)
-      throw ProfileError(label + "wet_lowpass_hz " + std::to_string(shaping_.lowpass_hz) + " Hz is too close to the " +
-                             "Nyquist frequency of a " + std::to_string(rate_hz) + " Hz track",
-                         "lower it below 0.45 x the sample rate");
-    std::vector<std::vector<double>> ir;
-    try {
-      ir = builtin_ ? dsp::builtin_ir(ir_, rate_hz) : dsp::load_ir_file(path_, rate_hz);
-      dsp::shape_ir(ir, rate_hz, shaping_);
-    } catch (const ProfileError&) {
-      throw;
-    } catch (const Error& e) {
-      throw ProfileError(label + "ir: " + std::string(e.what()), e.hint());
-    }
-    const auto taps = static_cast<std::int64_t>(ir[0].size());
-    if (taps > kMaxIrTaps)
-      throw ProfileError(label + "ir: " + std::to_string(taps) + " taps at " + std::to_string(rate_hz) +
-                             " Hz (with the predelay) is longer than the 2^21 lathe convolves",
-                         "set ir_length_s to trim it");
-    auto fold = [&](const std::vector<double>& h) {
-      std::vector<double> f(h.size());
-      for (std::size_t i = 0; i < h.size(); ++i) f[i] = wet_ * h[i];
-      f[0] += dry_;
-      return dsp::partition_fir(f);
-    };
-    auto d = std::make_shared<RateDesign>();
-    d->taps = taps;
-    if (ir.size() == 4) {
-      // True stereo, in the file's order L>L, L>R, R>L, R>R: the direct paths carry the dry signal; the cross
-      // paths are wet only (block 0 of the swapped copy holds R, which feeds L through R>L).
-      d->firs = {fold(ir[0]), fold(ir[3])};
-      for (const std::size_t k : {std::size_t{2}, std::size_t{1}}) {
-        std::vector<double> f(ir[k].size());
-        for (std::size_t i = 0; i < f.size(); ++i) f[i] = wet_ * ir[k][i];
-        d->cross.push_back(dsp::partition_fir(f));
+    return designs_.get(rate_hz, [&] {
+      const std::string label = file_ + ": " + where_ + ": ";
+      if (shaping_.lowpass_hz >= 0.45 * rate_hz)
+        throw ProfileError(label + "wet_lowpass_hz " + std::to_string(shaping_.lowpass_hz) + " Hz is too close to the " +
+                               "Nyquist frequency of a " + std::to_string(rate_hz) + " Hz track",
+                           "lower it below 0.45 x the sample rate");
+      std::vector<std::vector<double>> ir;
+      try {
+        ir = builtin_ ? dsp::builtin_ir(ir_, rate_hz) : dsp::load_ir_file(path_, rate_hz);
+        dsp::shape_ir(ir, rate_hz, shaping_);
+      } catch (const ProfileError&) {
+        throw;
+      } catch (const Error& e) {
+        throw ProfileError(label + "ir: " + std::string(e.what()), e.hint());
       }
-      // A mono source feeds both inputs; the mono output is the mean of both outputs.
-      std::vector<double> mean(ir[0].size());
-      for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i] + ir[2][i] + ir[3][i]);
-      d->mono = fold(mean);
-    } else {
-      for (const auto& ch : ir) d->firs.push_back(fold(ch));
-      if (ir.size() == 1) {
-        d->mono = d->firs[0];
-      } else {
+      const auto taps = static_cast<std::int64_t>(ir[0].size());
+      if (taps > kMaxIrTaps)
+        throw ProfileError(label + "ir: " + std::to_string(taps) + " taps at " + std::to_string(rate_hz) +
+                               " Hz (with the predelay) is longer than the 2^21 lathe convolves",
+                           "set ir_length_s to trim it");
+      auto fold = [&](const std::vector<double>& h) {
+        std::vector<double> f(h.size());
+        for (std::size_t i = 0; i < h.size(); ++i) f[i] = wet_ * h[i];
+        f[0] += dry_;
+        return dsp::partition_fir(f);
+      };
+      auto d = std::make_shared<RateDesign>();
+      d->taps = taps;
+      if (ir.size() == 4) {
+        // True stereo, in the file's order L>L, L>R, R>L, R>R: the direct paths carry the dry signal; the cross
+        // paths are wet only (block 0 of the swapped copy holds R, which feeds L through R>L).
+        d->firs = {fold(ir[0]), fold(ir[3])};
+        for (const std::size_t k : {std::size_t{2}, std::size_t{1}}) {
+          std::vector<double> f(ir[k].size());
+          for (std::size_t i = 0; i < f.size(); ++i) f[i] = wet_ * ir[k][i];
+          d->cross.push_back(dsp::partition_fir(f));
+        }
+        // A mono source feeds both inputs; the mono output is the mean of both outputs.
         std::vector<double> mean(ir[0].size());
-        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i]);
+        for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i] + ir[2][i] + ir[3][i]);
         d->mono = fold(mean);
+      } else {
+        for (const auto& ch : ir) d->firs.push_back(fold(ch));
+        if (ir.size() == 1) {
+          d->mono = d->firs[0];
+        } else {
+          std::vector<double> mean(ir[0].size());
+          for (std::size_t i = 0; i < mean.size(); ++i) mean[i] = 0.5 * (ir[0][i] + ir[1][i]);
+          d->mono = fold(mean);
+        }
       }
-    }
-    slot = d;
-    return slot;
+      return d;
+    });
   }
 
   std::string file_, where_;
@@ -253,8 +250,7 @@ class ReverbStage final : public Stage {
   dsp::IrShaping shaping_;
   std::string tail_;
   double tail_fade_s_ = 2.0;
-  mutable std::mutex mutex_;
-  mutable std::map<int, std::shared_ptr<const RateDesign>> designs_;
+  PerRate<RateDesign> designs_;
 };
 
 }  // namespace

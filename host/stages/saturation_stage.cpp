@@ -6,8 +6,6 @@
 // kernels/saturate.hpp.
 #include "host/stages/saturation_stage.hpp"
 
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -15,6 +13,7 @@
 #include "host/dsp/saturation.hpp"
 #include "host/errors.hpp"
 #include "host/profile/profile_table.hpp"
+#include "host/stages/per_rate.hpp"
 
 namespace lathe::host {
 namespace {
@@ -74,21 +73,17 @@ class SaturationStage final : public Stage {
 
  private:
   std::shared_ptr<const dsp::SaturationDesign> design_for(int rate_hz) const {
-    std::lock_guard lock(mutex_);
-    auto& slot = designs_[rate_hz];
-    if (slot) return slot;
-    try {
-      slot = std::make_shared<const dsp::SaturationDesign>(dsp::make_saturation_design(p_, rate_hz));
-    } catch (const std::invalid_argument& e) {
-      designs_.erase(rate_hz);
-      throw Error(std::string(e.what()), "use a track rate from 8 kHz to 768 kHz");
-    }
-    return slot;
+    return designs_.get(rate_hz, [&] {
+      try {
+        return std::make_shared<const dsp::SaturationDesign>(dsp::make_saturation_design(p_, rate_hz));
+      } catch (const std::invalid_argument& e) {
+        throw Error(std::string(e.what()), "use a track rate from 8 kHz to 768 kHz");
+      }
+    });
   }
 
   dsp::SaturationParams p_;
-  mutable std::mutex mutex_;
-  mutable std::map<int, std::shared_ptr<const dsp::SaturationDesign>> designs_;
+  PerRate<dsp::SaturationDesign> designs_;
 };
 
 }  // namespace
