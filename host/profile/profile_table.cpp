@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "host/errors.hpp"
@@ -92,6 +93,13 @@ void ProfileTable::reject_unknown_keys() const {
     for (const auto& k : used_) known += (known.empty() ? "" : ", ") + k;
     fail(key, "unknown key" + (known.empty() ? std::string() : "; allowed here: " + known));
   }
+}
+
+std::string ProfileTable::path_in_profile(const std::string& value) const {
+  std::filesystem::path p(value);
+  std::error_code ec;
+  if (p.is_relative() && std::filesystem::is_regular_file(file_, ec)) p = std::filesystem::path(file_).parent_path() / p;
+  return p.string();
 }
 
 }  // namespace lathe::host

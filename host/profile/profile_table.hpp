@@ -35,6 +35,9 @@ class ProfileTable {
   [[noreturn]] void fail(const std::string& key, const std::string& problem) const;
 
   const std::string& file() const { return file_; }
+  // A file named in the profile (an IR, a reference track): a relative path is relative to the profile file's
+  // folder when the profile is a file, else to the working directory.
+  std::string path_in_profile(const std::string& value) const;
   const std::string& where() const { return where_; }
   // The table itself, for sub-tables a caller parses (mark their keys with consume()).
   const toml::table& table() const { return table_; }

@@ -170,12 +170,7 @@ class MatchStage final : public Stage {
  private:
   // Decodes the reference: its LTAS (smoothed on the grid) and its integrated loudness.
   void measure_reference(ProfileTable& t) {
-    std::filesystem::path path(reference_);
-    if (path.is_relative()) {
-      // Relative to the profile file's folder when the profile is a file, else to the working directory.
-      std::error_code ec;
-      if (std::filesystem::is_regular_file(file_, ec)) path = std::filesystem::path(file_).parent_path() / path;
-    }
+    const std::filesystem::path path(t.path_in_profile(reference_));
     reference_path_ = path.string();
     const std::string key = "reference = \"" + reference_ + "\"";
     auto fail = [&](const std::string& problem, const std::string& hint) {

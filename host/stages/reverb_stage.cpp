@@ -56,12 +56,8 @@ class ReverbStage final : public Stage {
     const auto& names = dsp::builtin_ir_names();
     builtin_ = std::find(names.begin(), names.end(), ir_) != names.end();
     if (!builtin_) {
-      std::filesystem::path p(ir_);
-      // A relative path is relative to the profile file (when the profile is a file).
-      if (p.is_relative() && std::filesystem::exists(std::filesystem::path(file_)))
-        p = std::filesystem::path(file_).parent_path() / p;
-      path_ = p.string();
-      if (!std::filesystem::exists(p))
+      path_ = t.path_in_profile(ir_);
+      if (!std::filesystem::exists(path_))
         t.fail("ir", "no such file: " + path_ + " (nor a built-in IR: room, plate, hall)");
     }
     if (t.has("mix_pct") && (t.has("wet_db") || t.has("dry_db")))
