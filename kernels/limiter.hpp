@@ -5,7 +5,8 @@
 // that is already there. The host (host/dsp/limiter.cpp) designs every coefficient in double, rounds it once and
 // drives these functions on the CPU; a device engine runs the very same functions. The work is five phases over
 // index ranges [begin, end) of one track; every phase but the release is a pure function of its inputs at each
-// index, so any split into chunks (any thread count, any device) gives the same bits:
+// index, so any split into chunks (any thread count, any device) gives the same bits. The detection functions
+// also read a window of a track too long to hold (x_begin, see sample_at; host/dsp/limiter_stream.cpp):
 //
 //  1. detect_range   g[i] = required gain of frame i = min over channels of ceiling / max(peak_c(i), ceiling),
 //                    so exactly 1.0f where the peak does not exceed the (detection) ceiling. peak_c(i) is the
@@ -112,8 +113,12 @@ LATHE_HD inline ReleaseState release_init() { return ReleaseState{0.0, 0.0}; }
 LATHE_HD inline float abs_f(float v) { return v < 0.0f ? -v : v; }
 LATHE_HD inline float max_f(float a, float b) { return b > a ? b : a; }  // keeps a when b is NaN
 LATHE_HD inline float min_f(float a, float b) { return b < a ? b : a; }
-LATHE_HD inline float sample_at(const float* x, std::int64_t n, std::int64_t j) {
-  return (j >= 0 && j < n) ? x[j] : 0.0f;
+// Sample j of a track of n frames whose caller holds frames [x_begin, ...) at x (x[0] is frame x_begin): 0 outside
+// [0, n). Every detection function below takes such an `x_begin` (0: the whole track is at x): a caller holding a
+// window of a long track passes it, and guarantees that every frame in [0, n) the call reads lies in its window.
+// Only the index arithmetic depends on it; the float operations are the same for any window.
+LATHE_HD inline float sample_at(const float* x, std::int64_t n, std::int64_t j, std::int64_t x_begin = 0) {
+  return (j >= 0 && j < n) ? x[j - x_begin] : 0.0f;
 }
 
 // Height of the parabola through (-1, a), (0, b), (1, c) at its vertex when b is a local maximum (b >= a,
@@ -135,15 +140,16 @@ LATHE_HD inline float required_gain(float peak, float ceiling) { return ceiling 
 // ---- 1. detection --------------------------------------------------------------------------------------------
 // Interpolated value of phase p in interval k (any k; samples outside [0, n) read as 0): the sum
 // c[0]*x[k - taps/2] + c[1]*x[k - taps/2 + 1] + ... from 0.0f, in that order.
-LATHE_HD inline float interp_at(const Interp& ip, const float* x, std::int64_t n, std::int64_t k, int p) {
+LATHE_HD inline float interp_at(const Interp& ip, const float* x, std::int64_t n, std::int64_t k, int p,
+                                std::int64_t x_begin = 0) {
   const float* c = ip.c + (p - 1) * ip.taps;
   const std::int64_t base = k - ip.taps / 2;
   float acc = 0.0f;
   if (base >= 0 && base + ip.taps <= n) {
-    const float* w = x + base;
+    const float* w = x + (base - x_begin);
     for (int m = 0; m < ip.taps; ++m) acc = acc + c[m] * w[m];
   } else {
-    for (int m = 0; m < ip.taps; ++m) acc = acc + c[m] * sample_at(x, n, base + m);
+    for (int m = 0; m < ip.taps; ++m) acc = acc + c[m] * sample_at(x, n, base + m, x_begin);
   }
   return acc;
 }
@@ -151,31 +157,34 @@ LATHE_HD inline float interp_at(const Interp& ip, const float* x, std::int64_t n
 // Peak of interval k (between x[k-1] and x[k]) of one channel: grid u_0 = |x[k-1]|, u_p = |value of phase p|,
 // u_F = |x[k]|, u_{F+1} = |phase 1 of interval k+1|; the peak is the max over q = 1 .. F of
 // refine_peak(u_{q-1}, u_q, u_{q+1}) (each >= u_q), folded in that order from 0.
-LATHE_HD inline float interval_peak(const Interp& ip, const float* x, std::int64_t n, std::int64_t k) {
+LATHE_HD inline float interval_peak(const Interp& ip, const float* x, std::int64_t n, std::int64_t k,
+                                    std::int64_t x_begin = 0) {
   const int f = ip.factor;
-  if (f <= 1) return abs_f(sample_at(x, n, k));
+  if (f <= 1) return abs_f(sample_at(x, n, k, x_begin));
   float u[kMaxFactor + 2];
-  u[0] = abs_f(sample_at(x, n, k - 1));
-  for (int p = 1; p < f; ++p) u[p] = abs_f(interp_at(ip, x, n, k, p));
-  u[f] = abs_f(sample_at(x, n, k));
-  u[f + 1] = abs_f(interp_at(ip, x, n, k + 1, 1));
+  u[0] = abs_f(sample_at(x, n, k - 1, x_begin));
+  for (int p = 1; p < f; ++p) u[p] = abs_f(interp_at(ip, x, n, k, p, x_begin));
+  u[f] = abs_f(sample_at(x, n, k, x_begin));
+  u[f + 1] = abs_f(interp_at(ip, x, n, k + 1, 1, x_begin));
   float peak = 0.0f;
   for (int q = 1; q <= f; ++q) peak = max_f(peak, refine_peak(u[q - 1], u[q], u[q + 1]));
   return peak;
 }
 
 // Peak of frame i of one channel: interval i, and for the last frame also interval n (after the last sample).
-LATHE_HD inline float frame_peak(const Interp& ip, const float* x, std::int64_t n, std::int64_t i) {
-  float peak = interval_peak(ip, x, n, i);
-  if (i == n - 1) peak = max_f(peak, interval_peak(ip, x, n, n));
+// Reads x over [i - taps/2, i + taps/2] (clipped to [0, n)).
+LATHE_HD inline float frame_peak(const Interp& ip, const float* x, std::int64_t n, std::int64_t i,
+                                 std::int64_t x_begin = 0) {
+  float peak = interval_peak(ip, x, n, i, x_begin);
+  if (i == n - 1) peak = max_f(peak, interval_peak(ip, x, n, n, x_begin));
   return peak;
 }
 
 // Required gain of frame i over the channels ch[0 .. nch-1] (one frame; any i in [0, n)).
 LATHE_HD inline float detect_frame(const Interp& ip, float ceiling, const float* const* ch, int nch,
-                                   std::int64_t n, std::int64_t i) {
+                                   std::int64_t n, std::int64_t i, std::int64_t x_begin = 0) {
   float g = 1.0f;
-  for (int c = 0; c < nch; ++c) g = min_f(g, required_gain(frame_peak(ip, ch[c], n, i), ceiling));
+  for (int c = 0; c < nch; ++c) g = min_f(g, required_gain(frame_peak(ip, ch[c], n, i, x_begin), ceiling));
   return g;
 }
 
@@ -186,8 +195,10 @@ LATHE_HD inline float detect_frame(const Interp& ip, float ceiling, const float*
 // phase 1 of interval i comes from the previous group through `carry` (valid when `have_carry`), else it is
 // computed here: the same sum either way. A group whose inputs x[i - taps/2 .. i + kGroup + taps/2 - 1] are all
 // small enough (|x| * bound <= ceiling) cannot ask for a reduction and is skipped: the same bits as computing it.
+// x holds frames from x_begin on (see sample_at), g holds frames from g_begin on (g[0] is frame g_begin).
 LATHE_HD inline void detect_group(const Interp& ip, float ceiling, const float* x, std::int64_t i, float* g,
-                                  float& carry, bool& have_carry) {
+                                  float& carry, bool& have_carry, std::int64_t x_begin = 0,
+                                  std::int64_t g_begin = 0) {
   const int f = ip.factor;
   const int taps = ip.taps;
   const int half = taps / 2;
@@ -197,7 +208,8 @@ LATHE_HD inline void detect_group(const Interp& ip, float ceiling, const float* 
   const std::int64_t lo = i - half, last = i + half;  // inputs [lo, last + kGroup)
   for (std::int64_t m = lo;; m += kGroup) {
     const std::int64_t b = m < last ? m : last;
-    for (int j = 0; j < kGroup; ++j) lm[j] = max_f(lm[j], abs_f(x[b + j]));
+    const float* xb = x + (b - x_begin);
+    for (int j = 0; j < kGroup; ++j) lm[j] = max_f(lm[j], abs_f(xb[j]));
     if (b == last) break;
   }
   for (int h = kGroup / 2; h > 0; h /= 2)
@@ -208,7 +220,7 @@ LATHE_HD inline void detect_group(const Interp& ip, float ceiling, const float* 
   }
   // u[q][j]: |grid point q| of interval i + j, q = 0 .. f; u[1][kGroup]: phase 1 of interval i + kGroup.
   float u[kMaxFactor + 1][kGroup + 1];
-  const float* w0 = x + (i - half);
+  const float* w0 = x + (i - half - x_begin);
   int p = 1;
   for (; p + 2 < f; p += 3) {
     // Three phases share the tap loop; each output is still its own sum in tap order. Phase 1 runs one interval
@@ -265,9 +277,10 @@ LATHE_HD inline void detect_group(const Interp& ip, float ceiling, const float* 
   u[1][0] = carry;
   carry = u[1][kGroup];
   have_carry = true;
+  const float* xi = w0 + (half - 1);  // frame i - 1 (half >= 1 here: i - 1 >= i - half)
   for (int j = 0; j < kGroup; ++j) {
-    u[0][j] = abs_f(x[i + j - 1]);
-    u[f][j] = abs_f(x[i + j]);
+    u[0][j] = abs_f(xi[j]);
+    u[f][j] = abs_f(xi[j + 1]);
   }
   float pk[kGroup];
   for (int j = 0; j < kGroup; ++j) pk[j] = 0.0f;
@@ -275,16 +288,19 @@ LATHE_HD inline void detect_group(const Interp& ip, float ceiling, const float* 
     for (int j = 0; j < kGroup; ++j) pk[j] = max_f(pk[j], refine_peak(u[q - 1][j], u[q][j], u[q + 1][j]));
   for (int j = 0; j < kGroup; ++j) {
     pk[j] = max_f(pk[j], refine_peak(u[f - 1][j], u[f][j], u[1][j + 1]));
-    g[i + j] = min_f(g[i + j], required_gain(pk[j], ceiling));
+    g[i - g_begin + j] = min_f(g[i - g_begin + j], required_gain(pk[j], ceiling));
   }
 }
 
 // Phase 1: g[i] for i in [begin, end) (g indexed by frame; 0 <= begin <= end <= n), linked over the channels
 // ch[0 .. nch-1] (an unlinked limiter calls it per channel with nch = 1). Interior groups of kGroup frames go
 // through detect_group, the rest frame by frame: the same bits either way, so any chunking is fine.
+// Windowed use: ch[c][0] is frame x_begin (frames [begin - taps/2, end + taps/2) of [0, n) must be held), and
+// g[0] is frame g_begin (g_begin <= begin).
 LATHE_HD inline void detect_range(const Interp& ip, float ceiling, const float* const* ch, int nch, std::int64_t n,
-                                  std::int64_t begin, std::int64_t end, float* g) {
-  for (std::int64_t i = begin; i < end; ++i) g[i] = 1.0f;
+                                  std::int64_t begin, std::int64_t end, float* g, std::int64_t x_begin = 0,
+                                  std::int64_t g_begin = 0) {
+  for (std::int64_t i = begin; i < end; ++i) g[i - g_begin] = 1.0f;
   const std::int64_t half = ip.taps / 2;
   for (int cc = 0; cc < nch; ++cc) {
     const float* x = ch[cc];
@@ -293,10 +309,10 @@ LATHE_HD inline void detect_range(const Interp& ip, float ceiling, const float* 
     std::int64_t i = begin;
     while (i < end) {
       if (ip.factor > 1 && i >= half && i + kGroup + half <= n && i + kGroup <= end) {
-        detect_group(ip, ceiling, x, i, g, carry, have_carry);
+        detect_group(ip, ceiling, x, i, g, carry, have_carry, x_begin, g_begin);
         i += kGroup;
       } else {
-        g[i] = min_f(g[i], required_gain(frame_peak(ip, x, n, i), ceiling));
+        g[i - g_begin] = min_f(g[i - g_begin], required_gain(frame_peak(ip, x, n, i, x_begin), ceiling));
         have_carry = false;
         ++i;
       }

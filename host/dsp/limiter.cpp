@@ -70,23 +70,26 @@ std::unique_ptr<kl::Interp> design_interp(int factor) {
 // The same kernels/limiter.hpp function compiled twice (flatten inlines the whole call tree); the build has
 // -ffp-contract=off and target("avx2") does not enable FMA, so both perform the same IEEE operations in the
 // same order and give identical bits (tests compare them). Only the vector width differs.
+// x_begin / g_begin: the window offsets of kl::detect_range (0 for a whole track).
 void detect_base(const kl::Interp& ip, float ceiling, const float* const* ch, int nch, std::int64_t n,
-                 std::int64_t begin, std::int64_t end, float* g) {
-  kl::detect_range(ip, ceiling, ch, nch, n, begin, end, g);
+                 std::int64_t begin, std::int64_t end, float* g, std::int64_t x_begin, std::int64_t g_begin) {
+  kl::detect_range(ip, ceiling, ch, nch, n, begin, end, g, x_begin, g_begin);
 }
 #if defined(LATHE_HAVE_AVX2_PATHS)
 __attribute__((target("avx2"), flatten)) void detect_avx2(const kl::Interp& ip, float ceiling,
                                                           const float* const* ch, int nch, std::int64_t n,
-                                                          std::int64_t begin, std::int64_t end, float* g) {
-  kl::detect_range(ip, ceiling, ch, nch, n, begin, end, g);
+                                                          std::int64_t begin, std::int64_t end, float* g,
+                                                          std::int64_t x_begin, std::int64_t g_begin) {
+  kl::detect_range(ip, ceiling, ch, nch, n, begin, end, g, x_begin, g_begin);
 }
 #endif
 void run_detect(const kl::Interp& ip, float ceiling, const float* const* ch, int nch, std::int64_t n,
-                std::int64_t begin, std::int64_t end, float* g) {
+                std::int64_t begin, std::int64_t end, float* g, std::int64_t x_begin = 0,
+                std::int64_t g_begin = 0) {
 #if defined(LATHE_HAVE_AVX2_PATHS)
-  if (cpu_has_avx2()) return detect_avx2(ip, ceiling, ch, nch, n, begin, end, g);
+  if (cpu_has_avx2()) return detect_avx2(ip, ceiling, ch, nch, n, begin, end, g, x_begin, g_begin);
 #endif
-  detect_base(ip, ceiling, ch, nch, n, begin, end, g);
+  detect_base(ip, ceiling, ch, nch, n, begin, end, g, x_begin, g_begin);
 }
 
 std::int64_t chunks_of(std::int64_t count) { return (count + kLimiterChunk - 1) / kLimiterChunk; }
@@ -105,14 +108,105 @@ void for_chunks(std::int64_t count, const Fn& fn) {
   });
 }
 
-struct ChunkStats {
-  float min_gain = 1.0f;
-  std::int64_t active = 0;
-  std::int64_t above_1db = 0;
-  double sum_db = 0.0;
-};
-
 }  // namespace
+
+// One chunk's statistics, fed in order (possibly in several pieces: the streaming accumulator splits chunks at
+// segment boundaries); the same operations in the same order however the chunk is fed.
+void GainStatsAccumulator::ChunkState::add(const float* gain, std::int64_t count) {
+  // The sum of -20 log10(a) over the active frames, as the logarithm of their product: powers of two move into
+  // an exponent every 32 factors, or sooner when the product gets small (any float a > 0 keeps it far from
+  // underflow), so one logarithm serves a whole chunk.
+  for (std::int64_t i = 0; i < count; ++i) {
+    const float a = gain[i];
+    min_gain = std::min(min_gain, a);
+    const double ad = static_cast<double>(a);
+    if (ad <= active_gain && ad > 0.0) {
+      active += 1;
+      above_1db += ad < one_db ? 1 : 0;
+      product *= ad;
+      if (++pending == 32 || product < 1e-200) {
+        int e2 = 0;
+        product = std::frexp(product, &e2);
+        exponent += e2;
+        pending = 0;
+      }
+    }
+  }
+  frames += count;
+}
+
+GainStatsAccumulator::ChunkStats GainStatsAccumulator::ChunkState::result() const {
+  return ChunkStats{min_gain, active, above_1db,
+                    -20.0 * (std::log10(product) + static_cast<double>(exponent) * 0.30102999566398119521)};
+}
+
+GainStatsAccumulator::GainStatsAccumulator()
+    : one_db_(std::pow(10.0, -1.0 / 20.0)), active_gain_(std::pow(10.0, -kLimiterActiveDb / 20.0)) {
+  part_ = fresh_chunk();
+}
+
+GainStatsAccumulator::ChunkState GainStatsAccumulator::fresh_chunk() const {
+  ChunkState s;
+  s.one_db = one_db_;
+  s.active_gain = active_gain_;
+  return s;
+}
+
+void GainStatsAccumulator::combine(ChunkStats& t, const ChunkStats& s) {
+  t.min_gain = std::min(t.min_gain, s.min_gain);
+  t.active += s.active;
+  t.above_1db += s.above_1db;
+  t.sum_db += s.sum_db;
+}
+
+void GainStatsAccumulator::add(std::span<const float> gain) {
+  const float* a = gain.data();
+  auto left = static_cast<std::int64_t>(gain.size());
+  frames_ += left;
+  // Complete the chunk in progress.
+  if (part_.frames > 0) {
+    const std::int64_t k = std::min(left, kLimiterChunk - part_.frames);
+    part_.add(a, k);
+    a += k;
+    left -= k;
+    if (part_.frames < kLimiterChunk) return;
+    combine(total_, part_.result());
+    part_ = fresh_chunk();
+  }
+  // Whole chunks: independent, in parallel, combined in order.
+  const std::int64_t whole = left / kLimiterChunk;
+  if (whole > 0) {
+    std::vector<ChunkStats> parts(static_cast<std::size_t>(whole));
+    auto one = [&](std::int64_t c) {
+      ChunkState s = fresh_chunk();
+      s.add(a + c * kLimiterChunk, kLimiterChunk);
+      parts[static_cast<std::size_t>(c)] = s.result();
+    };
+    if (whole == 1) {
+      one(0);
+    } else {
+      tbb::parallel_for(std::int64_t{0}, whole, one);
+    }
+    for (const ChunkStats& s : parts) combine(total_, s);
+    a += whole * kLimiterChunk;
+    left -= whole * kLimiterChunk;
+  }
+  // The start of the next chunk.
+  if (left > 0) part_.add(a, left);
+}
+
+LimiterResult GainStatsAccumulator::result(int rate_hz) const {
+  LimiterResult res;
+  if (frames_ == 0) return res;
+  ChunkStats t = total_;
+  if (part_.frames > 0) combine(t, part_.result());  // the last chunk, partial
+  const double fs = static_cast<double>(rate_hz);
+  res.max_gain_reduction_db = t.min_gain < 1.0f ? -20.0 * std::log10(static_cast<double>(t.min_gain)) : 0.0;
+  res.mean_gain_reduction_db = t.active > 0 ? t.sum_db / static_cast<double>(t.active) : 0.0;
+  res.seconds_above_1db = static_cast<double>(t.above_1db) / fs;
+  res.seconds_active = static_cast<double>(t.active) / fs;
+  return res;
+}
 
 void validate(const LimiterParams& p) {
   if (!(p.ceiling_dbtp <= 0.0 && p.ceiling_dbtp >= -20.0))
@@ -182,52 +276,17 @@ void limiter_detect(const kl::Interp& ip, float ceiling, std::span<const float* 
   run_detect(ip, ceiling, channels.data(), static_cast<int>(channels.size()), frames, begin, end, g);
 }
 
+void limiter_detect(const kl::Interp& ip, float ceiling, std::span<const float* const> channels, std::int64_t frames,
+                    std::int64_t begin, std::int64_t end, float* g, std::int64_t x_begin, std::int64_t g_begin) {
+  run_detect(ip, ceiling, channels.data(), static_cast<int>(channels.size()), frames, begin, end, g, x_begin,
+             g_begin);
+}
+
 LimiterResult gain_reduction_stats(std::span<const float> gain, int rate_hz) {
-  LimiterResult res;
-  const auto n = static_cast<std::int64_t>(gain.size());
-  if (n == 0) return res;
-  const double one_db = std::pow(10.0, -1.0 / 20.0);
-  const double active_gain = std::pow(10.0, -kLimiterActiveDb / 20.0);
-  std::vector<ChunkStats> parts(static_cast<std::size_t>(chunks_of(n)));
-  for_chunks(n, [&](std::int64_t b, std::int64_t e) {
-    ChunkStats s;
-    // The sum of -20 log10(a) over the active frames, as the logarithm of their product: powers of two move into
-    // an exponent every 32 factors, or sooner when the product gets small (any float a > 0 keeps it far from
-    // underflow), so one logarithm serves a whole chunk.
-    double product = 1.0;
-    int exponent = 0, pending = 0;
-    for (std::int64_t i = b; i < e; ++i) {
-      const float a = gain[static_cast<std::size_t>(i)];
-      s.min_gain = std::min(s.min_gain, a);
-      const double ad = static_cast<double>(a);
-      if (ad <= active_gain && ad > 0.0) {
-        s.active += 1;
-        s.above_1db += ad < one_db ? 1 : 0;
-        product *= ad;
-        if (++pending == 32 || product < 1e-200) {
-          int e2 = 0;
-          product = std::frexp(product, &e2);
-          exponent += e2;
-          pending = 0;
-        }
-      }
-    }
-    s.sum_db = -20.0 * (std::log10(product) + static_cast<double>(exponent) * 0.30102999566398119521);
-    parts[static_cast<std::size_t>(b / kLimiterChunk)] = s;
-  });
-  ChunkStats t;
-  for (const auto& s : parts) {
-    t.min_gain = std::min(t.min_gain, s.min_gain);
-    t.active += s.active;
-    t.above_1db += s.above_1db;
-    t.sum_db += s.sum_db;
-  }
-  const double fs = static_cast<double>(rate_hz);
-  res.max_gain_reduction_db = t.min_gain < 1.0f ? -20.0 * std::log10(static_cast<double>(t.min_gain)) : 0.0;
-  res.mean_gain_reduction_db = t.active > 0 ? t.sum_db / static_cast<double>(t.active) : 0.0;
-  res.seconds_above_1db = static_cast<double>(t.above_1db) / fs;
-  res.seconds_active = static_cast<double>(t.active) / fs;
-  return res;
+  // One definition of the chunked statistics: the streaming accumulator fed the whole curve at once.
+  GainStatsAccumulator acc;
+  acc.add(gain);
+  return acc.result(rate_hz);
 }
 
 LimiterResult limit_track(const LimiterParams& p, int rate_hz, std::span<float* const> channels,

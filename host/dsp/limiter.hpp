@@ -107,10 +107,54 @@ struct LimiterResult {
 // same bits). Any range, any thread.
 void limiter_detect(const kernels::limiter::Interp& ip, float ceiling, std::span<const float* const> channels,
                     std::int64_t frames, std::int64_t begin, std::int64_t end, float* g);
+// The same over a window of a long track: channels[c][0] is frame x_begin of channel c (the caller holds frames
+// [begin - taps/2, end + taps/2) clipped to [0, frames)), and g[0] is frame g_begin (<= begin). The same bits as
+// the whole-track call.
+void limiter_detect(const kernels::limiter::Interp& ip, float ceiling, std::span<const float* const> channels,
+                    std::int64_t frames, std::int64_t begin, std::int64_t end, float* g, std::int64_t x_begin,
+                    std::int64_t g_begin);
 
 // Statistics of a gain curve (the fields above except `gain`): computed in fixed chunks of kLimiterChunk frames
 // combined in order, so the result does not depend on the thread count.
 LimiterResult gain_reduction_stats(std::span<const float> gain, int rate_hz);
+
+// gain_reduction_stats over a gain curve fed in consecutive pieces of any sizes: result() equals (==, every field)
+// gain_reduction_stats of the concatenated curve. The curve is cut into the same chunks of kLimiterChunk frames
+// counted from its first frame, each chunk's statistics are computed by the same code in the same order whatever
+// the pieces, and the chunks are combined in order (whole chunks inside one piece in parallel). Memory: O(1)
+// between calls.
+class GainStatsAccumulator {
+ public:
+  GainStatsAccumulator();
+  void add(std::span<const float> gain);
+  // Statistics of everything added so far (`gain` left empty).
+  LimiterResult result(int rate_hz) const;
+  std::int64_t frames() const { return frames_; }
+
+ private:
+  struct ChunkStats {
+    float min_gain = 1.0f;
+    std::int64_t active = 0;
+    std::int64_t above_1db = 0;
+    double sum_db = 0.0;
+  };
+  struct ChunkState {
+    double one_db = 0, active_gain = 0;  // thresholds (gain, linear)
+    float min_gain = 1.0f;
+    std::int64_t active = 0, above_1db = 0, frames = 0;
+    double product = 1.0;  // product of the active gains since the last renormalisation, times 2^-exponent
+    int exponent = 0, pending = 0;
+    void add(const float* gain, std::int64_t count);
+    ChunkStats result() const;
+  };
+  ChunkState fresh_chunk() const;
+  static void combine(ChunkStats& t, const ChunkStats& s);
+
+  double one_db_, active_gain_;
+  ChunkStats total_;    // the complete chunks so far, combined in order
+  ChunkState part_;     // the chunk in progress
+  std::int64_t frames_ = 0;
+};
 
 // Limits `channels` (frames each) in place to the ceiling, returns statistics (and the gain curve when asked).
 // Parallel phases run with oneTBB over chunks of kLimiterChunk frames; the release runs in order. Memory: three

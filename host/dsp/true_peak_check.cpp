@@ -6,6 +6,8 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <stdexcept>
+#include <string>
 
 #include "host/dsp/kaiser.hpp"
 #include "host/dsp/limiter.hpp"
@@ -20,14 +22,16 @@ struct Interpolator {
   std::vector<std::vector<double>> phases;    // taps per phase
 };
 
-// Largest |value| of x at the points of set k.
-double interval_peak(const Interpolator& m, const float* x, std::int64_t n, std::int64_t k) {
+// Largest |value| of x at the points of set k. x[0] is frame x_begin of the track (0: the whole track is at x);
+// the caller holds every frame of [k + first, k + first + taps) inside [0, n).
+double interval_peak(const Interpolator& m, const float* x, std::int64_t n, std::int64_t k,
+                     std::int64_t x_begin = 0) {
   double peak = 0.0;
   for (const auto& c : m.phases) {
     double acc = 0.0;
     for (std::size_t t = 0; t < c.size(); ++t) {
       const std::int64_t j = k + m.first + static_cast<std::int64_t>(t);
-      if (j >= 0 && j < n) acc += c[t] * static_cast<double>(x[j]);
+      if (j >= 0 && j < n) acc += c[t] * static_cast<double>(x[j - x_begin]);
     }
     peak = std::max(peak, std::abs(acc));
   }
@@ -141,28 +145,43 @@ double long_interval_peak(const float* x, std::int64_t n, std::int64_t k) {
 //    at the Nyquist frequency, not the audio.
 // Frames whose neighbourhood cannot come near the ceiling are skipped by the detector, so a quiet track costs
 // little; the longer interpolators run on a small share of the frames of a limited track.
-double over_ceiling_db(const std::vector<std::vector<float>>& audio, int rate_hz, double ceiling_db) {
-  constexpr double kNearDb = 0.5, kMeterNearDb = 1.5;
-  const std::int64_t frames = audio.empty() ? 0 : static_cast<std::int64_t>(audio[0].size());
-  if (frames == 0) return -std::numeric_limits<double>::infinity();
-  const kernels::limiter::Interp& ip = dsp::limiter_interp(8);
-  const float meter_near = static_cast<float>(std::pow(10.0, (ceiling_db - kMeterNearDb) / 20.0));
-  const double near = std::pow(10.0, (ceiling_db - kNearDb) / 20.0);
-  std::vector<const float*> ch;
-  for (const auto& c : audio) ch.push_back(c.data());
-  std::vector<float> g(static_cast<std::size_t>(frames));
-  const std::int64_t chunks = (frames + dsp::kLimiterChunk - 1) / dsp::kLimiterChunk;
-  std::vector<double> chunk_peak(static_cast<std::size_t>(chunks), 0.0);
-  const Interpolator& li = long_interp();
+// The whole-track function and TruePeakCheckStream run the same per-frame code (TruePeakPlan::range_peak) and take the
+// max of the same readings; max is exact in any order, so any split of the frames gives the same value.
+struct detail::TruePeakPlan {
+  static constexpr double kNearDb = 0.5, kMeterNearDb = 1.5;
+  const kernels::limiter::Interp* ip = nullptr;
+  float meter_near = 0;
+  double near = 0;
+  const Interpolator* li = nullptr;
   std::vector<const Interpolator*> meters;
-  if (rate_hz < 96000) meters.push_back(&bs1770_annex2());
-  if (const Interpolator* h = hann49(rate_hz)) meters.push_back(h);
-  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t k) {
-    const std::int64_t b = k * dsp::kLimiterChunk, e = std::min(frames, b + dsp::kLimiterChunk);
-    dsp::limiter_detect(ip, meter_near, ch, frames, b, e, g.data());
+  std::int64_t back = 0, ahead = 0;  // frame i reads samples [i - back, i + ahead] (clipped to the track)
+
+  TruePeakPlan(int rate_hz, double ceiling_db)
+      : ip(&dsp::limiter_interp(8)),
+        meter_near(static_cast<float>(std::pow(10.0, (ceiling_db - kMeterNearDb) / 20.0))),
+        near(std::pow(10.0, (ceiling_db - kNearDb) / 20.0)),
+        li(&long_interp()) {
+    if (rate_hz < 96000) meters.push_back(&bs1770_annex2());
+    if (const Interpolator* h = hann49(rate_hz)) meters.push_back(h);
+    back = ahead = ip->taps / 2;  // the detector (kernels/limiter.hpp frame_peak)
+    std::vector<const Interpolator*> all = meters;
+    all.push_back(li);
+    for (const Interpolator* m : all) {
+      std::size_t len = 0;
+      for (const auto& c : m->phases) len = std::max(len, c.size());
+      back = std::max<std::int64_t>(back, -m->first);
+      ahead = std::max<std::int64_t>(ahead, m->first + static_cast<std::int64_t>(len) - 1);
+    }
+  }
+
+  // The largest reading over frames [b, e) of a track of `frames` frames; ch[c][0] is frame x_begin, and the
+  // caller holds frames [b - back, e + ahead] of [0, frames). g: scratch for e - b values.
+  double range_peak(std::span<const float* const> ch, std::int64_t frames, std::int64_t b, std::int64_t e,
+                    std::int64_t x_begin, float* g) const {
+    dsp::limiter_detect(*ip, meter_near, ch, frames, b, e, g, x_begin, b);
     double peak = 0.0;
     for (std::int64_t i = b; i < e; ++i) {
-      const float gi = g[static_cast<std::size_t>(i)];
+      const float gi = g[i - b];
       if (!(gi < 1.0f)) continue;
       const double reading = static_cast<double>(meter_near) / static_cast<double>(gi);  // the detector's
       peak = std::max(peak, reading);
@@ -170,19 +189,98 @@ double over_ceiling_db(const std::vector<std::vector<float>>& audio, int rate_hz
       const bool last = i + 1 == frames;
       for (const float* x : ch) {
         for (const Interpolator* m : meters) {
-          peak = std::max(peak, interval_peak(*m, x, frames, i));
-          if (last) peak = std::max(peak, interval_peak(*m, x, frames, frames));
+          peak = std::max(peak, interval_peak(*m, x, frames, i, x_begin));
+          if (last) peak = std::max(peak, interval_peak(*m, x, frames, frames, x_begin));
         }
         if (reading < near) continue;
-        peak = std::max(peak, interval_peak(li, x, frames, i));
-        if (last) peak = std::max(peak, interval_peak(li, x, frames, frames));
+        peak = std::max(peak, interval_peak(*li, x, frames, i, x_begin));
+        if (last) peak = std::max(peak, interval_peak(*li, x, frames, frames, x_begin));
       }
     }
-    chunk_peak[static_cast<std::size_t>(k)] = peak;
-  });
-  const double peak = *std::max_element(chunk_peak.begin(), chunk_peak.end());
+    return peak;
+  }
+};
+
+namespace {
+double over_db(double peak, double ceiling_db) {
   if (!(peak > 0.0)) return -std::numeric_limits<double>::infinity();
   return 20.0 * std::log10(peak) - ceiling_db;
+}
+}  // namespace
+
+double over_ceiling_db(const std::vector<std::vector<float>>& audio, int rate_hz, double ceiling_db) {
+  const std::int64_t frames = audio.empty() ? 0 : static_cast<std::int64_t>(audio[0].size());
+  if (frames == 0) return -std::numeric_limits<double>::infinity();
+  const detail::TruePeakPlan plan(rate_hz, ceiling_db);
+  std::vector<const float*> ch;
+  for (const auto& c : audio) ch.push_back(c.data());
+  std::vector<float> g(static_cast<std::size_t>(frames));
+  const std::int64_t chunks = (frames + dsp::kLimiterChunk - 1) / dsp::kLimiterChunk;
+  std::vector<double> chunk_peak(static_cast<std::size_t>(chunks), 0.0);
+  tbb::parallel_for(std::int64_t{0}, chunks, [&](std::int64_t k) {
+    const std::int64_t b = k * dsp::kLimiterChunk, e = std::min(frames, b + dsp::kLimiterChunk);
+    chunk_peak[static_cast<std::size_t>(k)] = plan.range_peak(ch, frames, b, e, 0, g.data() + b);
+  });
+  return over_db(*std::max_element(chunk_peak.begin(), chunk_peak.end()), ceiling_db);
+}
+
+TruePeakCheckStream::TruePeakCheckStream(int rate_hz, int channels, double ceiling_db, std::int64_t total_frames)
+    : plan_(std::make_unique<const detail::TruePeakPlan>(rate_hz, ceiling_db)),
+      ceiling_db_(ceiling_db),
+      total_(total_frames),
+      x_(static_cast<std::size_t>(std::max(channels, 0))) {
+  if (channels < 0) throw std::invalid_argument("true-peak check: negative channel count");
+  if (total_frames < 0) throw std::invalid_argument("true-peak check: negative frame count");
+}
+
+TruePeakCheckStream::~TruePeakCheckStream() = default;
+TruePeakCheckStream::TruePeakCheckStream(TruePeakCheckStream&&) noexcept = default;
+TruePeakCheckStream& TruePeakCheckStream::operator=(TruePeakCheckStream&&) noexcept = default;
+
+void TruePeakCheckStream::push(std::span<const float* const> in, std::int64_t frames) {
+  if (in.size() != x_.size()) throw std::invalid_argument("true-peak check: wrong channel count");
+  if (frames < 0 || frames > total_ - received_)
+    throw std::invalid_argument("true-peak check: " + std::to_string(frames) + " frames pushed, " +
+                                std::to_string(total_ - received_) + " expected at most");
+  if (frames == 0) return;
+  // Append to the window (x_[c][0] is frame x_begin_).
+  for (std::size_t c = 0; c < x_.size(); ++c) x_[c].insert(x_[c].end(), in[c], in[c] + frames);
+  received_ += frames;
+  // Frame i is final once its readings' samples up to i + ahead are here (or the track is complete).
+  const std::int64_t ready = received_ == total_ ? total_ : std::max<std::int64_t>(done_, received_ - plan_->ahead);
+  if (ready > done_ && !x_.empty()) {
+    std::vector<const float*> ch;
+    for (const auto& c : x_) ch.push_back(c.data());
+    const std::int64_t count = ready - done_;
+    std::vector<float> g(static_cast<std::size_t>(count));
+    const std::int64_t chunks = (count + dsp::kLimiterChunk - 1) / dsp::kLimiterChunk;
+    std::vector<double> chunk_peak(static_cast<std::size_t>(chunks), 0.0);
+    auto one = [&](std::int64_t k) {
+      const std::int64_t b = done_ + k * dsp::kLimiterChunk, e = std::min(ready, b + dsp::kLimiterChunk);
+      chunk_peak[static_cast<std::size_t>(k)] = plan_->range_peak(ch, total_, b, e, x_begin_, g.data() + (b - done_));
+    };
+    if (chunks == 1) {
+      one(0);
+    } else {
+      tbb::parallel_for(std::int64_t{0}, chunks, one);
+    }
+    for (double v : chunk_peak) peak_ = std::max(peak_, v);
+  }
+  done_ = std::max(done_, ready);
+  // Keep what the next frames read: from done_ - back on.
+  const std::int64_t keep_from = std::min(received_, std::max<std::int64_t>(0, done_ - plan_->back));
+  if (keep_from > x_begin_) {
+    for (auto& c : x_) c.erase(c.begin(), c.begin() + (keep_from - x_begin_));
+    x_begin_ = keep_from;
+  }
+}
+
+double TruePeakCheckStream::over_ceiling_db() const {
+  if (received_ != total_)
+    throw std::logic_error("true-peak check: " + std::to_string(received_) + " of " + std::to_string(total_) +
+                           " frames pushed");
+  if (total_ == 0 || x_.empty()) return -std::numeric_limits<double>::infinity();
+  return over_db(peak_, ceiling_db_);
 }
 
 }  // namespace lathe::host::dsp
