@@ -61,6 +61,11 @@ struct MasterOptions {
   std::int64_t segment_frames = std::int64_t{1} << 16;
   // Tracks processed side by side in one batch.
   int batch_tracks = 32;
+  // Whole-track delivery (targeting, the limiter, rate conversion) of a track whose working set would exceed
+  // this many bytes (about 36 bytes per delivered sample) keeps the track in a temporary file and streams each
+  // pass from it (host/delivery/sample_store.hpp): the same bits, bounded memory. Album mode holds an album in
+  // memory whatever this says.
+  std::int64_t track_memory_bytes = std::int64_t{1} << 30;
   // Album mode (also the profile's [targets] album = true): the tracks of one input folder get one common gain.
   bool album = false;
 };

@@ -12,7 +12,9 @@
 #include "host/album/sequence.hpp"
 #include "host/dsp/true_peak_check.hpp"
 #include "host/dsp/limiter.hpp"
+#include "host/dsp/limiter_stream.hpp"
 #include "host/dsp/resample_design.hpp"
+#include "kernels/gain.hpp"
 #include "kernels/dither.hpp"
 #include "kernels/limiter.hpp"
 #include "kernels/resample.hpp"
@@ -154,6 +156,232 @@ TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t 
   }
 }
 
+// ---- long tracks: the same delivery, streamed from a SampleStore ---------------------------------------------
+// A track whose premaster sits in a SampleStore (its whole-track working set would exceed the run's memory
+// budget) is delivered in segments (long_segment(): four of the run's segments): every pass of the gain search streams the premaster
+// from disk through the gain, the streaming limiter (host/dsp/limiter_stream.hpp, the bits of the whole-track
+// limiter) and the meter; the chosen gain is then rendered once more through dither, the meter, the true-peak
+// check (streamed) and the encoder. Every piece gives the bits of its whole-track counterpart, so a long track
+// comes out exactly as it would from memory (tests/host/test_long_delivery.cpp). Memory: a few segments.
+std::int64_t long_segment(const DeliverySettings& s) { return std::max<std::int64_t>(s.segment_frames, 256) * 4; }
+
+struct SegmentBuffers {
+  PlanarAudio in, out;
+  std::vector<float*> in_ptr, out_ptr;
+  SegmentBuffers(int channels, std::int64_t in_frames, std::int64_t out_frames)
+      : in(static_cast<std::size_t>(channels), std::vector<float>(static_cast<std::size_t>(in_frames))),
+        out(static_cast<std::size_t>(channels), std::vector<float>(static_cast<std::size_t>(out_frames))) {
+    for (auto& c : in) in_ptr.push_back(c.data());
+    for (auto& c : out) out_ptr.push_back(c.data());
+  }
+  std::span<const float* const> in_view() const {
+    return {const_cast<const float* const*>(in_ptr.data()), in_ptr.size()};
+  }
+  std::span<const float* const> out_view() const {
+    return {const_cast<const float* const*>(out_ptr.data()), out_ptr.size()};
+  }
+};
+
+// Streams `store` at `gain_db` (the float gain of render()) through the limiter (when the plan has one, with
+// its ceiling lowered by `ceiling_offset_db`), handing each limited segment to `sink(planar, start, frames)` in
+// order. Returns the limiter's statistics.
+template <typename Sink>
+dsp::LimiterResult stream_pass(const SampleStore& store, int rate_hz, const TargetPlan& plan, double gain_db,
+                               double ceiling_offset_db, std::int64_t seg, Sink&& sink) {
+  const int ch = store.channels();
+  const std::int64_t n = store.frames();
+  const float g = static_cast<float>(std::pow(10.0, gain_db / 20.0));
+  std::optional<dsp::LimiterDesign> design;
+  std::optional<dsp::LimiterStream> lim;
+  if (plan.limiter && n > 0) {
+    dsp::LimiterParams p = *plan.limiter;
+    p.ceiling_dbtp -= ceiling_offset_db;
+    design = dsp::limiter_design(p, rate_hz);
+    lim.emplace(*design, rate_hz, ch, n);
+  }
+  const std::int64_t latency = lim ? lim->latency_frames() : 0;
+  SegmentBuffers b(ch, seg, seg + latency);
+  std::int64_t emitted = 0;
+  for (std::int64_t pos = 0; pos < n; pos += seg) {
+    const std::int64_t k = std::min(seg, n - pos);
+    store.read(pos, k, b.in_ptr);
+    if (g != 1.0f)
+      tbb::parallel_for(0, ch, [&](int c) { kernels::gain_apply(b.in_ptr[static_cast<std::size_t>(c)], k, g); });
+    if (!lim) {
+      sink(b.in_view(), emitted, k);
+      emitted += k;
+      continue;
+    }
+    const std::int64_t got = lim->push(b.in_view(), k, b.out_ptr, nullptr);
+    if (got > 0) sink(b.out_view(), emitted, got);
+    emitted += got;
+  }
+  if (!lim) return {};
+  const std::int64_t got = lim->finish(b.out_ptr, nullptr);
+  if (got > 0) sink(b.out_view(), emitted, got);
+  emitted += got;
+  if (emitted != n) throw std::logic_error("the streaming limiter returned " + std::to_string(emitted) + " of " +
+                                           std::to_string(n) + " frames");
+  return lim->stats();
+}
+
+// Integrated loudness of a store (its premaster, for the search's first guess).
+std::optional<double> store_loudness(const SampleStore& store, int rate_hz, std::int64_t seg) {
+  meter::TrackMeter m(rate_hz, store.channels(), /*loudness_only=*/true);
+  SegmentBuffers b(store.channels(), seg, 0);
+  for (std::int64_t pos = 0; pos < store.frames(); pos += seg) {
+    const std::int64_t k = std::min(seg, store.frames() - pos);
+    store.read(pos, k, b.in_ptr);
+    m.add(b.in_view(), k);
+  }
+  return store.frames() > 0 ? m.finish().integrated_lufs : std::nullopt;
+}
+
+// Resamples a store into a new one (kernels/resample.hpp over windows of the input: the bits of
+// Engine::resample on the whole channel).
+std::unique_ptr<SampleStore> resample_store(const SampleStore& in, const dsp::ResampleDesign& design,
+                                            std::int64_t seg) {
+  const kernels::resample::ResampleTable t = design.table();
+  const std::int64_t n_in = in.frames();
+  const std::int64_t n_out = kernels::resample::output_frames(t, n_in);
+  auto out = std::make_unique<SampleStore>(in.channels());
+  const auto ch = static_cast<std::size_t>(in.channels());
+  PlanarAudio y(ch, std::vector<float>(static_cast<std::size_t>(seg)));
+  std::vector<const float*> yp;
+  for (auto& c : y) yp.push_back(c.data());
+  PlanarAudio x(ch);
+  std::vector<float*> xp(ch);
+  for (std::int64_t ob = 0; ob < n_out; ob += seg) {
+    const std::int64_t oe = std::min(n_out, ob + seg);
+    const kernels::resample::InputSpan span = kernels::resample::input_span(t, ob, oe);
+    const std::int64_t xb = std::clamp<std::int64_t>(span.first, 0, n_in);
+    const std::int64_t xe = std::clamp<std::int64_t>(span.end, xb, n_in);
+    for (std::size_t c = 0; c < ch; ++c) {
+      x[c].resize(static_cast<std::size_t>(std::max<std::int64_t>(xe - xb, 1)));
+      xp[c] = x[c].data();
+    }
+    in.read(xb, xe - xb, xp);
+    constexpr std::int64_t kPiece = 4096;
+    const std::int64_t pieces = (oe - ob + kPiece - 1) / kPiece;
+    tbb::parallel_for(std::int64_t{0}, pieces * static_cast<std::int64_t>(ch), [&](std::int64_t w) {
+      const auto c = static_cast<std::size_t>(w / pieces);
+      const std::int64_t pb = ob + (w % pieces) * kPiece, pe = std::min(oe, pb + kPiece);
+      kernels::resample::resample_range_window(t, x[c].data(), xb, xe, y[c].data() + (pb - ob), pb, pe);
+    });
+    out->append(yp, oe - ob);
+  }
+  return out;
+}
+
+TrackResult make_long_track(DeliveryJob& j, const DeliverySettings& s, Engine& engine,
+                            std::map<std::string, double>& seconds) {
+  const SampleStore& pre = *j.stored;
+  const int rate = j.rate_hz;
+  const int ch = pre.channels();
+  const std::int64_t n = pre.frames();
+  const std::int64_t seg = long_segment(s);
+  TrackResult r;
+  std::optional<std::optional<double>> l0;
+  auto premaster_loudness = [&] {
+    if (!l0) l0 = store_loudness(pre, rate, seg);
+    return *l0;
+  };
+  for (int attempt = 0;; ++attempt) {
+    auto t0 = Clock::now();
+    const std::optional<double> first_guess = attempt > 0 ? std::optional<double>(r.outcome.gain_db) : std::nullopt;
+    const double offset = r.correction_db;
+    r.outcome = search_gain(
+        s.plan, premaster_loudness,
+        [&](double g) {
+          meter::TrackMeter m(rate, ch, /*loudness_only=*/true);
+          dsp::LimiterResult st = stream_pass(pre, rate, s.plan, g, offset, seg,
+                                              [&](std::span<const float* const> p, std::int64_t, std::int64_t k) {
+                                                m.add(p, k);
+                                              });
+          return std::make_pair(n > 0 ? m.finish().integrated_lufs : std::nullopt, st);
+        },
+        [] {}, std::nullopt, first_guess);
+    r.passes += r.outcome.passes + 1;
+    seconds["targeting"] += seconds_since(t0);
+
+    // The outcome's gain once more, to the output: dither (the post stages through the engine, segment by
+    // segment at the segment's position: the dither noise is keyed by position), meter, check, encode.
+    const auto channels = static_cast<std::size_t>(ch);
+    WriterSpec spec{s.format, s.bits, rate, ch, j.metadata, n};
+    j.io->open_output(spec, s.overwrite);
+    meter::TrackMeter m(rate, ch);
+    std::optional<dsp::TruePeakCheckStream> check;
+    if (s.ceiling_dbtp && s.plan.limiter) check.emplace(rate, ch, *s.ceiling_dbtp, n);
+    r.delivered = Delivered{};
+    double t_dither = 0, t_verify = 0, t_encode = 0;
+    t0 = Clock::now();
+    std::vector<float> words_as_float;
+    stream_pass(pre, rate, s.plan, r.outcome.gain_db, offset, seg,
+                [&](std::span<const float* const> p, std::int64_t start, std::int64_t k) {
+                  auto tp = Clock::now();
+                  std::vector<const float*> delivered(p.begin(), p.end());
+                  PlanarAudio as_float;
+                  if (s.bits != SampleBits::kFloat32) {
+                    BlockBatch batch;
+                    batch.bits = s.bits;
+                    for (std::size_t c = 0; c < channels; ++c) {
+                      float* dst = batch.add_block(0, static_cast<std::uint32_t>(c), start, k, j.key, 0);
+                      std::copy(p[c], p[c] + k, dst);
+                    }
+                    batch.slots = 1;
+                    engine.load(batch);
+                    for (const Stage* st : s.post) {
+                      StageState* none = nullptr;
+                      st->process(engine, batch, std::span<StageState* const>(&none, 1));
+                    }
+                    engine.store(batch);
+                    if (!batch.quantised_valid) throw std::logic_error("the delivery's last stage did not quantise");
+                    r.delivered.clipped += batch.clipped_samples.empty() ? 0 : batch.clipped_samples[0];
+                    std::vector<const std::int32_t*> words(channels);
+                    as_float.assign(channels, std::vector<float>(static_cast<std::size_t>(k)));
+                    for (std::size_t c = 0; c < channels; ++c) {
+                      words[c] = batch.quantised.data() + batch.blocks[c].offset;
+                      for (std::int64_t i = 0; i < k; ++i)
+                        as_float[c][static_cast<std::size_t>(i)] =
+                            static_cast<float>(words[c][i]) * (1.0f / 2147483648.0f);
+                      delivered[c] = as_float[c].data();
+                    }
+                    t_dither += seconds_since(tp);
+                    tp = Clock::now();
+                    j.io->write_pcm(words, k);
+                  } else {
+                    t_dither += seconds_since(tp);
+                    tp = Clock::now();
+                    j.io->write_float(delivered, k);
+                  }
+                  t_encode += seconds_since(tp);
+                  tp = Clock::now();
+                  m.add(delivered, k);
+                  if (check) check->push(delivered, k);
+                  t_verify += seconds_since(tp);
+                });
+    r.delivered.measured = m.finish();
+    seconds["dither"] += t_dither;
+    seconds["encode"] += t_encode;
+    seconds["verify"] += t_verify;
+    if (!check) {
+      j.io->commit();
+      return r;
+    }
+    const double over = std::max(r.delivered.measured.true_peak_dbtp - *s.ceiling_dbtp, check->over_ceiling_db());
+    if (!(over > 0.0)) {
+      j.io->commit();
+      return r;
+    }
+    j.io->abandon();
+    if (attempt == 4)
+      throw Error("the delivered true peak stays " + fixed(over, 3) + " dB above the ceiling after " +
+                      std::to_string(attempt) + " corrections; nothing was written",
+                  "please report this with the file");
+    r.correction_db += over + 0.005;
+  }
+}
+
 void fill_report(TrackReport& rep, const TrackResult& r, int rate_hz, const DeliverySettings& s) {
   DeliveryReport& d = rep.delivery;
   d.whole_track = true;
@@ -260,11 +488,24 @@ AlbumReport write_album_file(const std::vector<DeliveryJob*>& ok, const std::vec
 
 void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s, Engine& engine,
              std::map<std::string, double>& seconds, std::vector<AlbumReport>* albums) {
+  auto guarded_read = [](DeliveryJob& j, const std::vector<float*>& p) {
+    try {
+      j.stored->read(0, j.stored->frames(), p);
+    } catch (const Error& e) {
+      j.error = e.message();
+    }
+  };
   // 1. Sample-rate conversion, track by track (channels in parallel inside).
   for (DeliveryJob& j : jobs) {
     if (!j.error.empty() || !s.rate_hz || *s.rate_hz == j.rate_hz) continue;
     const auto t0 = Clock::now();
     try {
+      if (j.stored) {
+        j.stored = resample_store(*j.stored, dsp::resample_design(j.rate_hz, *s.rate_hz), long_segment(s));
+        j.rate_hz = *s.rate_hz;
+        seconds["resample"] += seconds_since(t0);
+        continue;
+      }
       const dsp::ResampleDesign& design = dsp::resample_design(j.rate_hz, *s.rate_hz);
       PlanarAudio out(j.premaster.size());
       std::vector<ResampleJob> rj;
@@ -278,8 +519,26 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
       j.rate_hz = *s.rate_hz;
     } catch (const std::invalid_argument& e) {
       j.error = std::string("cannot convert to ") + std::to_string(*s.rate_hz) + " Hz: " + e.what();
+    } catch (const Error& e) {
+      j.error = e.message();
     }
     seconds["resample"] += seconds_since(t0);
+  }
+
+  // Album mode holds an album's tracks in memory (one common gain, fades, the album file): a long track's
+  // premaster is read back from its store. The master never stores an album's tracks; this keeps the rule whole.
+  if (album) {
+    for (DeliveryJob& j : jobs) {
+      if (!j.stored) continue;
+      if (j.error.empty()) {
+        j.premaster.assign(static_cast<std::size_t>(j.stored->channels()),
+                           std::vector<float>(static_cast<std::size_t>(j.stored->frames())));
+        std::vector<float*> p;
+        for (auto& c : j.premaster) p.push_back(c.data());
+        guarded_read(j, p);
+      }
+      j.stored.reset();
+    }
   }
 
   // Album sequencing: fades on every track (before targeting, so the loudness is measured as delivered), and on
@@ -316,6 +575,14 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
   if (!album || !s.plan.integrated_lufs) {
     for (DeliveryJob& j : jobs) {
       if (!j.error.empty()) continue;
+      if (j.stored) {
+        guarded(j, [&] {
+          const TrackResult r = make_long_track(j, s, engine, seconds);
+          fill_report(*j.report, r, j.rate_hz, s);
+        });
+        j.stored.reset();
+        continue;
+      }
       guarded(j, [&] {
         const TrackResult r = make_track(j.premaster, j.rate_hz, j.key, s, engine, std::nullopt, seconds);
         fill_report(*j.report, r, j.rate_hz, s);
@@ -336,9 +603,11 @@ void deliver(std::span<DeliveryJob> jobs, bool album, const DeliverySettings& s,
     if (j.error.empty()) ok.push_back(&j);
   if (ok.empty()) return;
   const double target = *s.plan.integrated_lufs;
+  // A track that failed on the way (its error is set) drops out of the album's loudness from then on.
   auto album_loudness = [&](const std::vector<const PlanarAudio*>& audio) {
     std::vector<meter::TrackReport> reports;
     for (std::size_t k = 0; k < audio.size(); ++k) {
+      if (!ok[k]->error.empty()) continue;
       meter::TrackMeter m(ok[k]->rate_hz, static_cast<int>(audio[k]->size()), /*loudness_only=*/true);
       std::vector<const float*> ptrs;
       for (const auto& ch : *audio[k]) ptrs.push_back(ch.data());

@@ -6,11 +6,13 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "host/delivery/sample_store.hpp"
 #include "host/delivery/targeting.hpp"
 #include "host/engine/engine.hpp"
 #include "host/master.hpp"
@@ -35,6 +37,9 @@ struct DeliveryJob {
   TrackIo* io = nullptr;
   TrackReport* report = nullptr;
   PlanarAudio premaster;   // consumed
+  // A long track's premaster, on disk instead of in `premaster` (see SampleStore): delivered in segments with
+  // the same bits. Not used in album mode, which holds an album's tracks in memory.
+  std::unique_ptr<SampleStore> stored;
   int rate_hz = 0;
   std::uint64_t key = 0;   // the track's content key (dither noise)
   Metadata metadata;

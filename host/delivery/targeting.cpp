@@ -63,14 +63,13 @@ std::optional<double> integrated_loudness(Engine& engine, const PlanarAudio& aud
   return m.finish().integrated_lufs;
 }
 
-TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const TargetPlan& plan, Engine& engine,
-                           PlanarAudio& out, std::optional<double> fixed_gain_db, double ceiling_offset_db,
-                           std::optional<double> first_guess_db) {
+TargetOutcome search_gain(const TargetPlan& plan, const std::function<std::optional<double>()>& premaster_loudness,
+                          const GainEvaluator& evaluate, const std::function<void()>& keep_last,
+                          std::optional<double> fixed_gain_db, std::optional<double> first_guess_db) {
   TargetOutcome o;
-  auto evaluate = [&](double g, PlanarAudio& dst) {
+  auto pass = [&](double g) {
     ++o.passes;
-    dsp::LimiterResult r = render(premaster, rate_hz, plan.limiter, g, ceiling_offset_db, engine, dst);
-    return std::make_pair(integrated_loudness(engine, dst, rate_hz), r);
+    return evaluate(g);
   };
 
   // No target, or an album's common gain: one pass.
@@ -82,7 +81,8 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
       g = plan.max_gain_db;
     }
     o.gain_db = g;
-    std::tie(o.integrated_lufs, o.limiter) = evaluate(g, out);
+    std::tie(o.integrated_lufs, o.limiter) = pass(g);
+    keep_last();
     if (plan.integrated_lufs && o.target_reached && o.limiter.max_gain_reduction_db > plan.max_gain_reduction_db) {
       o.target_reached = false;
       o.not_reached = "the album gain needs " + fixed(o.limiter.max_gain_reduction_db, 1) +
@@ -93,10 +93,11 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
   }
 
   const double target = *plan.integrated_lufs;
-  const std::optional<double> l0 = integrated_loudness(engine, premaster, rate_hz);
+  const std::optional<double> l0 = premaster_loudness();
   if (!l0) {
     // Silence, or shorter than one 400 ms block: nothing to aim with. Limit at unity gain and say why.
-    std::tie(o.integrated_lufs, o.limiter) = evaluate(0.0, out);
+    std::tie(o.integrated_lufs, o.limiter) = pass(0.0);
+    keep_last();
     o.target_reached = false;
     o.not_reached = "below gate (silence, or shorter than 400 ms): no loudness to target; gain 0 dB";
     return o;
@@ -107,14 +108,13 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
   double hi = plan.max_gain_db + 1e-9;                    // overshoots (or beyond the gain cap)
   bool hi_is_cap = false;                                 // hi was set by the reduction cap
   double g = std::min(first_guess_db.value_or(target - *l0), plan.max_gain_db);
-  // The best admissible pass so far (within the reduction cap), kept with its output.
-  PlanarAudio trial;
+  // The best admissible pass so far (within the reduction cap); keep_last() keeps its output.
   double best_err = std::numeric_limits<double>::infinity();
   bool have_best = false;
   double prev_g = 0, prev_l = 0;
   bool have_prev = false;
   for (int iter = 0; iter < 24; ++iter) {
-    auto [l, r] = evaluate(g, trial);
+    auto [l, r] = pass(g);
     if (!l) break;  // cannot happen for g >= the first guess; stop on the best so far
     const bool over_cap = r.max_gain_reduction_db > cap;
     const double err = *l - target;
@@ -124,7 +124,7 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
       o.gain_db = g;
       o.integrated_lufs = l;
       o.limiter = r;
-      std::swap(out, trial);
+      keep_last();
     }
     if (!over_cap && std::abs(err) <= aim) break;
     if (over_cap) {
@@ -156,7 +156,8 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
   }
   if (!have_best) {
     // Every pass went over the reduction cap (cannot happen with a cap >= 0 at very low gain): use the last.
-    std::tie(o.integrated_lufs, o.limiter) = evaluate(g, out);
+    std::tie(o.integrated_lufs, o.limiter) = pass(g);
+    keep_last();
     o.gain_db = g;
   }
   const double achieved = o.integrated_lufs.value_or(-std::numeric_limits<double>::infinity());
@@ -172,6 +173,19 @@ TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const Targ
       o.not_reached = "the search ended at " + fixed(achieved, 2) + " LUFS";
   }
   return o;
+}
+
+TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const TargetPlan& plan, Engine& engine,
+                           PlanarAudio& out, std::optional<double> fixed_gain_db, double ceiling_offset_db,
+                           std::optional<double> first_guess_db) {
+  PlanarAudio trial;
+  return search_gain(
+      plan, [&] { return integrated_loudness(engine, premaster, rate_hz); },
+      [&](double g) {
+        dsp::LimiterResult r = render(premaster, rate_hz, plan.limiter, g, ceiling_offset_db, engine, trial);
+        return std::make_pair(integrated_loudness(engine, trial, rate_hz), r);
+      },
+      [&] { std::swap(out, trial); }, fixed_gain_db, first_guess_db);
 }
 
 }  // namespace lathe::host

@@ -7,8 +7,10 @@
 // deterministic: the same input gives the same gain, the same bits.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "host/dsp/limiter.hpp"
@@ -45,5 +47,16 @@ std::optional<double> integrated_loudness(Engine& engine, const PlanarAudio& aud
 TargetOutcome target_track(const PlanarAudio& premaster, int rate_hz, const TargetPlan& plan, Engine& engine,
                            PlanarAudio& out, std::optional<double> fixed_gain_db = std::nullopt,
                            double ceiling_offset_db = 0.0, std::optional<double> first_guess_db = std::nullopt);
+
+// The search itself, for callers that render passes their own way (the segmented delivery of long tracks streams
+// each pass from disk). `evaluate(g)` runs one pass at gain g and returns its loudness and limiter statistics;
+// `keep_last()` is called right after the pass that becomes the outcome (the caller keeps its output, or notes
+// that the outcome's gain must be rendered again); `premaster_loudness()` is called once, only when a search
+// runs. target_track is this search over a track in memory.
+using GainEvaluator = std::function<std::pair<std::optional<double>, dsp::LimiterResult>(double)>;
+TargetOutcome search_gain(const TargetPlan& plan, const std::function<std::optional<double>()>& premaster_loudness,
+                          const GainEvaluator& evaluate, const std::function<void()>& keep_last,
+                          std::optional<double> fixed_gain_db = std::nullopt,
+                          std::optional<double> first_guess_db = std::nullopt);
 
 }  // namespace lathe::host
