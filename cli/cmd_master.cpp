@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 
 #include "cli/commands.hpp"
@@ -15,6 +16,7 @@
 #include "host/io/atomic_file.hpp"
 #include "host/io/jobs.hpp"
 #include "host/master.hpp"
+#include "host/master_fallback.hpp"
 #include "host/profile/profile.hpp"
 #include "host/report/report.hpp"
 
@@ -82,7 +84,9 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   cmd->add_option("-p,--profile", a.profile, "Built-in profile name (see `lathe profiles`) or a .toml file")
       ->capture_default_str();
   cmd->add_option("-e,--engine", a.engine,
-                  "auto: the GPU when one works, else the CPU (says which); cpu; gpu: fail with exit 3 without one")
+                  "auto: the GPU when one works, else the CPU (says which), and the CPU with a warning for the "
+                  "tracks a GPU error mid-run left unfinished; cpu; gpu: exit 3 without a usable GPU, or after a GPU "
+                  "error mid-run (finished tracks are kept, the others reported as failed)")
       ->check(CLI::IsMember({"auto", "cpu", "gpu"}))
       ->capture_default_str();
   cmd->add_option("--format", a.format, "Output container, overriding the profile's delivery")
@@ -90,6 +94,11 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   cmd->add_option("--bits", a.bits, "Output word length, overriding the profile's delivery (16/24 are dithered)")
       ->check(CLI::IsMember({"16", "24", "32f"}));
   cmd->add_option("--threads", a.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
+  cmd->add_option("--track-memory", a.track_memory_mib,
+                  "MiB of host memory one track's loudness targeting may hold; a longer track is delivered in "
+                  "segments from a temporary file in TMPDIR, with the same result (album mode: always in memory)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
+      ->capture_default_str();
   cmd->add_option("--report", a.report, "Write a JSON report of the run to this file");
   cmd->add_flag("--overwrite", a.overwrite, "Replace outputs that already exist (never an input)");
   cmd->add_flag("--album", a.album,
@@ -154,6 +163,7 @@ void print_row(const TrackReport& r) {
 int run_master(const MasterArgs& a) {
   Profile profile = load_profile(a.profile);  // ProfileError -> exit 2
   MasterOptions options;
+  options.track_memory_bytes = a.track_memory_mib << 20;
   options.overwrite = a.overwrite;
   options.album = a.album;
   if (!a.format.empty())
@@ -173,6 +183,10 @@ int run_master(const MasterArgs& a) {
     threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
                                                     static_cast<std::size_t>(a.threads));
   std::unique_ptr<Engine> engine = choose_engine(a.engine);  // GpuError -> exit 3, before anything is created
+  // A GPU that fails mid-run: `auto` redoes the unfinished tracks on the CPU engine (the same bits); `gpu` was a
+  // request for the GPU only, so the run stops there (exit 3 once the table and the report are out).
+  std::function<std::unique_ptr<Engine>()> fallback;
+  if (a.engine == "auto" && engine->kind() == "gpu") fallback = [] { return make_cpu_engine(); };
 
   // The report's folder must exist, so a run is never lost for want of its report.
   if (!a.report.empty()) {
@@ -203,7 +217,7 @@ int run_master(const MasterArgs& a) {
     std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout   LRA dBTPout  gain    GR clipped  track\n";
   }
   Progress progress(tracks.size(), !a.quiet && ::isatty(STDERR_FILENO) != 0);
-  const MasterResult result = master_tracks(tracks, profile, *engine, options, [&](const TrackReport& r) {
+  auto on_track_done = [&](const TrackReport& r) {
     progress.clear();
     if (!a.quiet) print_row(r);
     if (!r.ok) print_error(r.input + ": " + r.error);
@@ -215,7 +229,14 @@ int run_master(const MasterArgs& a) {
     std::cout << std::flush;
     progress.track_done(r);
     progress.draw();
-  });
+  };
+  // Warnings go to stderr even with --quiet: they say why the run took another engine or stopped.
+  auto warn = [&](const std::string& what) {
+    progress.clear();
+    std::cerr << "lathe: warning: " << what << "\n" << std::flush;
+  };
+  const FallbackResult run = master_with_fallback(tracks, profile, *engine, fallback, options, on_track_done, warn);
+  const MasterResult& result = run.result;
   progress.clear();
 
   for (const AlbumReport& al : result.albums) {
@@ -259,9 +280,10 @@ int run_master(const MasterArgs& a) {
     } catch (const Error& e) {
       // The masters are written; only the report is lost: a partial failure, not a usage error.
       print_error("report: " + e.message());
-      return kExitSomeFailed;
+      return run.stopped ? kExitEngineUnavailable : kExitSomeFailed;
     }
   }
+  if (run.stopped) return kExitEngineUnavailable;
   return failed > 0 || album_failures > 0 ? kExitSomeFailed : kExitOk;
 }
 

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +19,7 @@ namespace lathe::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitSomeFailed = 1;
 inline constexpr int kExitUsage = 2;
-inline constexpr int kExitEngineUnavailable = 3;
+inline constexpr int kExitEngineUnavailable = 3;  // --engine gpu without a usable GPU, or stopped by a GPU error
 
 struct MasterArgs {
   std::vector<std::string> inputs;
@@ -28,6 +29,7 @@ struct MasterArgs {
   std::string format;
   std::string bits;
   int threads = 0;
+  std::int64_t track_memory_mib = 1024;
   std::string report;
   bool overwrite = false;
   bool quiet = false;

@@ -13,7 +13,7 @@ const char* kExitCodesText =
     "  0  every track was written\n"
     "  1  the batch finished but some tracks failed (the others are written; see the errors and the report)\n"
     "  2  usage or profile error: nothing was processed\n"
-    "  3  the requested engine is unavailable (--engine gpu without a usable GPU)\n";
+    "  3  the requested engine is unavailable (--engine gpu without a usable GPU, or a GPU error stopped it)\n";
 
 void print_version() {
   std::cout << "lathe " LATHE_VERSION "\n";
