@@ -1,11 +1,15 @@
 #include "host/master.hpp"
 
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+#include <tbb/task_group.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <exception>
+#include <mutex>
 #include <optional>
 
 #include "host/delivery/deliver.hpp"
@@ -255,8 +259,36 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     for (std::size_t i = post_from; i < profile.stages.size(); ++i) delivery.post.push_back(profile.stages[i].get());
   }
   const bool album = whole && (options.album || profile.targets.album);
-  // The delivery pass runs on its own engine of the same kind (see Engine::make_companion).
-  std::unique_ptr<Engine> delivery_engine = whole ? engine.make_companion() : nullptr;
+  // Whole-track deliveries run as tasks beside the chain, so that the calling thread goes on with the next
+  // batches while a track (or an album) is targeted, limited, dithered, checked and written: the delivery has
+  // serial parts (the meter's and the limiter's recurrences, the gain search's passes one after another) that
+  // would otherwise leave cores idle. Each running delivery has its own engine of the same kind (see
+  // Engine::make_companion: engines are not thread-safe), from a pool that grows to `max_deliveries`. At most
+  // that many deliveries are pending (each holds its premaster); the calling thread waits for them beyond.
+  // A delivery's results are handed back to the calling thread, which reports them (on_track_done is always
+  // called from it). Deliveries are independent of one another, so the bits do not depend on this overlap.
+  struct PendingDelivery {
+    std::vector<DeliveryJob> jobs;
+    std::vector<std::size_t> index;
+    std::map<std::string, double> seconds;
+    std::vector<AlbumReport> albums;
+    std::exception_ptr error;  // anything that escaped deliver(): rethrown on the calling thread
+  };
+  const std::size_t max_deliveries =
+      whole ? static_cast<std::size_t>(std::max(2, tbb::this_task_arena::max_concurrency())) : 0;
+  std::vector<std::unique_ptr<Engine>> delivery_engines;
+  std::vector<Engine*> free_engines;                  // guarded by pool_mutex
+  std::mutex pool_mutex;
+  std::vector<std::unique_ptr<PendingDelivery>> ended_deliveries;  // guarded by done_mutex
+  std::mutex done_mutex;
+  std::size_t deliveries_pending = 0;                 // calling thread only
+  tbb::task_group deliveries;
+  // Deliveries still pending are waited for (and their engines kept alive) whatever happens: on an exception
+  // too, before the engines and the tracks go away.
+  struct WaitOnExit {
+    tbb::task_group& group;
+    ~WaitOnExit() { group.wait(); }
+  } wait_on_exit{deliveries};
   // Album mode: the tracks of one input folder are delivered together once all of them have left the chain.
   auto album_of = [&](std::size_t i) {
     return album ? std::filesystem::path(tracks[i]->name()).parent_path().string() : std::to_string(i);
@@ -273,6 +305,39 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     if (r.ok) result.audio_seconds += r.duration_s;
     if (on_track_done) on_track_done(r);
   };
+  // Reports the deliveries that have ended (all of them after waiting, when `wait`), on the calling thread.
+  auto collect_deliveries = [&](bool wait) {
+    if (wait) deliveries.wait();
+    std::vector<std::unique_ptr<PendingDelivery>> ended;
+    {
+      const std::lock_guard<std::mutex> lock(done_mutex);
+      ended.swap(ended_deliveries);
+    }
+    std::exception_ptr error;
+    for (auto& d : ended) {
+      --deliveries_pending;
+      for (const auto& [stage, sec] : d->seconds) result.stage_seconds[stage] += sec;
+      for (auto& al : d->albums) result.albums.push_back(std::move(al));
+      if (d->error && !error) error = d->error;
+      for (std::size_t k = 0; k < d->jobs.size(); ++k) finish(d->index[k], d->jobs[k].error);
+    }
+    if (error) std::rethrow_exception(error);
+  };
+  // Nothing lost when an error ends the run (a GpuError from the chain, see host/master_fallback.hpp): the
+  // deliveries still running end, and every delivery that ended is reported before the error goes on.
+  struct OnUnwind {
+    std::function<void()> fn;
+    int before = std::uncaught_exceptions();
+    ~OnUnwind() {
+      if (std::uncaught_exceptions() > before) fn();
+    }
+  } report_on_error{[&] {
+    deliveries.wait();
+    try {
+      collect_deliveries(false);
+    } catch (...) {  // the first error is the one that goes on
+    }
+  }};
   // Whole-track delivery: a track that left the chain (`job` set) or failed before (`job` null) counts down its
   // album; the album is delivered when none is left.
   auto album_step = [&](std::size_t index, DeliveryJob* job, const std::string& error) {
@@ -298,10 +363,38 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     }
     jobs = std::move(sorted_jobs);
     idx = std::move(sorted_idx);
-    if (!jobs.empty()) deliver(jobs, album, delivery, *delivery_engine, result.stage_seconds, &result.albums);
-    for (std::size_t k = 0; k < jobs.size(); ++k) finish(idx[k], jobs[k].error);
+    auto d = std::make_unique<PendingDelivery>();
+    d->jobs = std::move(jobs);
+    d->index = std::move(idx);
     album_ready.erase(key);
     album_index.erase(key);
+    if (d->jobs.empty()) return;
+    if (deliveries_pending >= max_deliveries) collect_deliveries(true);
+    Engine* own = nullptr;
+    {
+      const std::lock_guard<std::mutex> lock(pool_mutex);
+      if (free_engines.empty()) {
+        delivery_engines.push_back(engine.make_companion());
+        free_engines.push_back(delivery_engines.back().get());
+      }
+      own = free_engines.back();
+      free_engines.pop_back();
+    }
+    ++deliveries_pending;
+    deliveries.run([&, own, work = d.release()] {
+      std::unique_ptr<PendingDelivery> w(work);
+      try {
+        deliver(w->jobs, album, delivery, *own, w->seconds, &w->albums);
+      } catch (...) {
+        w->error = std::current_exception();
+      }
+      {
+        const std::lock_guard<std::mutex> lock(pool_mutex);
+        free_engines.push_back(own);
+      }
+      const std::lock_guard<std::mutex> lock(done_mutex);
+      ended_deliveries.push_back(std::move(w));
+    });
   };
   auto fail = [&](std::size_t index, const std::string& error) {
     if (whole)
@@ -394,6 +487,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       }
       continue;  // fill every slot before running a batch
     }
+    if (whole) collect_deliveries(false);
     if (active.empty()) break;
 
     // Decode the next segment of every active track, side by side.
@@ -539,6 +633,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     active = std::move(still);
   }
 
+  if (whole) collect_deliveries(true);
   result.stage_seconds["analysis"] += t_analysis;
   result.stage_seconds["decode"] += t_decode;
   result.stage_seconds["encode"] += t_encode;

@@ -1,5 +1,6 @@
 #include "host/master_fallback.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -113,11 +114,11 @@ class GuardedEngine final : public Engine {
 
 // A caller's track as the runs see it: it learns whether the output was committed, and lets the fallback run
 // replace an output that the primary run committed (this run's own file, whatever options.overwrite says).
-// Album files made through it are counted, so that those a failed run could not report are at least mentioned.
+// Album files made through it are counted per track (the album's first track makes its album file), so that
+// those a failed run could not report, and that are not redone, are at least mentioned.
 class RunTrack final : public TrackIo {
  public:
-  RunTrack(TrackIo& target, std::shared_ptr<std::atomic<int>> album_files)
-      : target_(target), album_files_(std::move(album_files)) {}
+  explicit RunTrack(TrackIo& target) : target_(target), album_files_(std::make_shared<std::atomic<int>>(0)) {}
   RunTrack(std::unique_ptr<TrackIo> sibling, std::shared_ptr<std::atomic<int>> album_files)
       : owned_(std::move(sibling)), target_(*owned_), album_files_(std::move(album_files)), is_album_file_(true) {}
 
@@ -153,6 +154,7 @@ class RunTrack final : public TrackIo {
   }
 
   bool committed() const { return committed_.load(std::memory_order_acquire); }
+  int album_files_committed() const { return album_files_->load(); }
   void allow_replacing_own_output() { replace_own_ = true; }
 
  private:
@@ -178,7 +180,6 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
   const auto t_start = Clock::now();
   const std::size_t n = tracks.size();
   auto fault = std::make_shared<Fault>();
-  auto album_files = std::make_shared<std::atomic<int>>(0);
   GuardedEngine guarded(primary, fault);
 
   // The runs get RunTracks over the caller's tracks, so that `tracks` stays as it was given.
@@ -190,7 +191,7 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
   std::unordered_map<std::string, std::vector<std::size_t>> unreported;
   auto name_key = [](const std::string& input, const std::string& output) { return input + '\0' + output; };
   for (std::size_t i = 0; i < n; ++i) {
-    auto t = std::make_unique<RunTrack>(*tracks[i], album_files);
+    auto t = std::make_unique<RunTrack>(*tracks[i]);
     run[i] = t.get();
     names[i] = {tracks[i]->name(), tracks[i]->output_name()};
     unreported[name_key(names[i].first, names[i].second)].push_back(i);
@@ -278,8 +279,12 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
 
   std::string notes;
   if (!aftermath.empty()) notes += "; the GPU run then stopped on: " + aftermath;
-  // A run that ended in the exception lost the reports of the album files it had written.
-  if (const int lost = album_files->load(); !first && lost > 0)
+  // A run that ended in the exception lost the reports of the album files it had written; those of albums that
+  // are redone are written and reported again.
+  int lost = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (std::find(redo.begin(), redo.end(), i) == redo.end()) lost += run[i]->album_files_committed();
+  if (!first && lost > 0)
     notes += "; " + count_text(static_cast<std::size_t>(lost), "album file") + " written before the error " +
              (lost == 1 ? "is" : "are") + " kept but missing from this run's report";
 
