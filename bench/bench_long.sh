@@ -46,4 +46,3 @@ awk -v a="$audio" -v wall="$wall" -v rss="$rss_kib" -v u="$user" -v s="$sys" -v 
            wall, a / wall, rss / 1024, u + s, 100 * (u + s) / (wall * cores), cores
     printf "stages:  %s\n", stages
   }' "$work/report.json"
-grep -o '"output_loudness": {[^}]*}' "$work/report.json" | head -n 1 | sed 's/^/output:  /'
