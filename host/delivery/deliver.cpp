@@ -1,6 +1,7 @@
 #include "host/delivery/deliver.hpp"
 
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 
 #include <algorithm>
 #include <chrono>
@@ -200,26 +201,49 @@ dsp::LimiterResult stream_pass(const SampleStore& store, int rate_hz, const Targ
     lim.emplace(*design, rate_hz, ch, n);
   }
   const std::int64_t latency = lim ? lim->latency_frames() : 0;
-  SegmentBuffers b(ch, seg, seg + latency);
+  // The sink of one segment (meter, dither, encoder: mostly serial work) runs as a task while the next segment is
+  // read, gained and limited; sinks run one at a time and in order. Two sets of buffers alternate.
+  SegmentBuffers bufs[2] = {SegmentBuffers(ch, seg, lim ? seg + latency : 0),
+                            SegmentBuffers(ch, seg, lim ? seg + latency : 0)};
+  tbb::task_group sinking;
+  auto hand_over = [&](const SegmentBuffers& b, bool limited, std::int64_t start, std::int64_t frames) {
+    sinking.wait();  // the previous segment's sink: order, and its buffers free again
+    if (frames > 0)
+      sinking.run([&sink, &b, limited, start, frames] { sink(limited ? b.out_view() : b.in_view(), start, frames); });
+  };
   std::int64_t emitted = 0;
-  for (std::int64_t pos = 0; pos < n; pos += seg) {
-    const std::int64_t k = std::min(seg, n - pos);
-    store.read(pos, k, b.in_ptr);
-    if (g != 1.0f)
-      tbb::parallel_for(0, ch, [&](int c) { kernels::gain_apply(b.in_ptr[static_cast<std::size_t>(c)], k, g); });
-    if (!lim) {
-      sink(b.in_view(), emitted, k);
-      emitted += k;
-      continue;
+  try {
+    int turn = 0;
+    for (std::int64_t pos = 0; pos < n; pos += seg, turn ^= 1) {
+      SegmentBuffers& b = bufs[turn];
+      const std::int64_t k = std::min(seg, n - pos);
+      store.read(pos, k, b.in_ptr);
+      if (g != 1.0f)
+        tbb::parallel_for(0, ch, [&](int c) { kernels::gain_apply(b.in_ptr[static_cast<std::size_t>(c)], k, g); });
+      if (!lim) {
+        hand_over(b, false, emitted, k);
+        emitted += k;
+        continue;
+      }
+      const std::int64_t got = lim->push(b.in_view(), k, b.out_ptr, nullptr);
+      hand_over(b, true, emitted, got);
+      emitted += got;
     }
-    const std::int64_t got = lim->push(b.in_view(), k, b.out_ptr, nullptr);
-    if (got > 0) sink(b.out_view(), emitted, got);
-    emitted += got;
+    if (lim) {
+      sinking.wait();
+      const std::int64_t got = lim->finish(bufs[0].out_ptr, nullptr);
+      hand_over(bufs[0], true, emitted, got);
+      emitted += got;
+    }
+    sinking.wait();
+  } catch (...) {
+    try {
+      sinking.wait();
+    } catch (...) {  // the first error is the one that goes on
+    }
+    throw;
   }
   if (!lim) return {};
-  const std::int64_t got = lim->finish(b.out_ptr, nullptr);
-  if (got > 0) sink(b.out_view(), emitted, got);
-  emitted += got;
   if (emitted != n) throw std::logic_error("the streaming limiter returned " + std::to_string(emitted) + " of " +
                                            std::to_string(n) + " frames");
   return lim->stats();
