@@ -44,6 +44,30 @@ struct Delivered {
   std::uint64_t clipped = 0;
 };
 
+// The post stages (dither and quantisation) over frames [start, start + frames) of a track through the engine;
+// the dither noise is keyed by the track's key and each sample's position, so a segment gets the bits of the
+// same frames in the whole track. Returns the batch with its quantised words; adds the clipped samples.
+BlockBatch quantise_through_engine(const std::vector<const float*>& planar, std::int64_t start, std::int64_t frames,
+                                   std::uint64_t key, const DeliverySettings& s, Engine& engine,
+                                   std::uint64_t& clipped) {
+  BlockBatch batch;
+  batch.bits = s.bits;
+  for (std::size_t c = 0; c < planar.size(); ++c) {
+    float* dst = batch.add_block(0, static_cast<std::uint32_t>(c), start, frames, key, 0);
+    std::copy(planar[c], planar[c] + frames, dst);
+  }
+  batch.slots = 1;
+  engine.load(batch);
+  for (const Stage* st : s.post) {
+    StageState* none = nullptr;
+    st->process(engine, batch, std::span<StageState* const>(&none, 1));
+  }
+  engine.store(batch);
+  if (!batch.quantised_valid) throw std::logic_error("the delivery's last stage did not quantise");
+  clipped += batch.clipped_samples.empty() ? 0 : batch.clipped_samples[0];
+  return batch;
+}
+
 // Runs the post stages (dither) over the whole track through the engine, then meters the delivered values.
 Delivered finish_track(const PlanarAudio& limited, int rate_hz, std::uint64_t key, const DeliverySettings& s,
                        Engine& engine) {
@@ -55,21 +79,9 @@ Delivered finish_track(const PlanarAudio& limited, int rate_hz, std::uint64_t ke
   if (s.bits == SampleBits::kFloat32) {
     d.floats = limited;
   } else {
-    BlockBatch batch;
-    batch.bits = s.bits;
-    for (std::size_t c = 0; c < channels; ++c) {
-      float* dst = batch.add_block(0, static_cast<std::uint32_t>(c), 0, frames, key, 0);
-      std::copy(limited[c].begin(), limited[c].end(), dst);
-    }
-    batch.slots = 1;
-    engine.load(batch);
-    for (const Stage* st : s.post) {
-      StageState* none = nullptr;
-      st->process(engine, batch, std::span<StageState* const>(&none, 1));
-    }
-    engine.store(batch);
-    if (!batch.quantised_valid) throw std::logic_error("the delivery's last stage did not quantise");
-    d.clipped = batch.clipped_samples.empty() ? 0 : batch.clipped_samples[0];
+    std::vector<const float*> in(channels);
+    for (std::size_t c = 0; c < channels; ++c) in[c] = limited[c].data();
+    const BlockBatch batch = quantise_through_engine(in, 0, frames, key, s, engine, d.clipped);
     d.pcm.assign(channels, {});
     d.floats.assign(channels, {});
     for (std::size_t c = 0; c < channels; ++c) {
@@ -346,21 +358,8 @@ TrackResult make_long_track(DeliveryJob& j, const DeliverySettings& s, Engine& e
                   std::vector<const float*> delivered(p.begin(), p.end());
                   PlanarAudio as_float;
                   if (s.bits != SampleBits::kFloat32) {
-                    BlockBatch batch;
-                    batch.bits = s.bits;
-                    for (std::size_t c = 0; c < channels; ++c) {
-                      float* dst = batch.add_block(0, static_cast<std::uint32_t>(c), start, k, j.key, 0);
-                      std::copy(p[c], p[c] + k, dst);
-                    }
-                    batch.slots = 1;
-                    engine.load(batch);
-                    for (const Stage* st : s.post) {
-                      StageState* none = nullptr;
-                      st->process(engine, batch, std::span<StageState* const>(&none, 1));
-                    }
-                    engine.store(batch);
-                    if (!batch.quantised_valid) throw std::logic_error("the delivery's last stage did not quantise");
-                    r.delivered.clipped += batch.clipped_samples.empty() ? 0 : batch.clipped_samples[0];
+                    const BlockBatch batch =
+                        quantise_through_engine(delivered, start, k, j.key, s, engine, r.delivered.clipped);
                     std::vector<const std::int32_t*> words(channels);
                     as_float.assign(channels, std::vector<float>(static_cast<std::size_t>(k)));
                     for (std::size_t c = 0; c < channels; ++c) {

@@ -92,22 +92,6 @@ void run_detect(const kl::Interp& ip, float ceiling, const float* const* ch, int
   detect_base(ip, ceiling, ch, nch, n, begin, end, g, x_begin, g_begin);
 }
 
-std::int64_t chunks_of(std::int64_t count) { return (count + kLimiterChunk - 1) / kLimiterChunk; }
-
-// fn(begin, end) over [0, count) in chunks of kLimiterChunk, in parallel.
-template <class Fn>
-void for_chunks(std::int64_t count, const Fn& fn) {
-  const std::int64_t nc = chunks_of(count);
-  if (nc <= 1) {
-    if (count > 0) fn(std::int64_t{0}, count);
-    return;
-  }
-  tbb::parallel_for(std::int64_t{0}, nc, [&](std::int64_t c) {
-    const std::int64_t b = c * kLimiterChunk;
-    fn(b, std::min(count, b + kLimiterChunk));
-  });
-}
-
 }  // namespace
 
 // One chunk's statistics, fed in order (possibly in several pieces: the streaming accumulator splits chunks at
@@ -322,7 +306,7 @@ LimiterResult limit_track(const LimiterDesign& d, int rate_hz, std::span<float* 
     std::vector<const float*> src(gch, gch + per_group);
 
     // 1. required gain per frame
-    for_chunks(n, [&](std::int64_t b, std::int64_t e) {
+    for_limiter_chunks(n, [&](std::int64_t b, std::int64_t e) {
       run_detect(*d.interp, d.ceiling, src.data(), per_group, n, b, e, g.data());
     });
     // 2. hold: block minima (whole blocks per task), then the window minimum over the extended track
@@ -331,14 +315,14 @@ LimiterResult limit_track(const LimiterDesign& d, int rate_hz, std::span<float* 
     tbb::parallel_for(std::int64_t{0}, (blocks + per_task - 1) / per_task, [&](std::int64_t t) {
       kl::block_minima(g.data(), suf.data(), n, w, t * per_task, std::min(blocks, (t + 1) * per_task));
     });
-    for_chunks(n + la, [&](std::int64_t b, std::int64_t e) {
+    for_limiter_chunks(n + la, [&](std::int64_t b, std::int64_t e) {
       kl::hold_range(g.data(), suf.data(), n, shape, b - la, e - la, r.data());
     });
     // 3. release, in order
     kl::ReleaseState st = kl::release_init();
     kl::release_range(st, d.release, r.data(), n + la);
     // 4. smoothing into g (free again), 5. gain
-    for_chunks(n, [&](std::int64_t b, std::int64_t e) {
+    for_limiter_chunks(n, [&](std::int64_t b, std::int64_t e) {
       kl::smooth_range(r.data(), shape, b, e, g.data());
       for (int c = 0; c < per_group; ++c) kl::apply_range(gch[c], g.data(), b, e);
       if (!d.linked) {

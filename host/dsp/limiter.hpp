@@ -36,6 +36,9 @@
 //    kAutoChargeRatio; see kernels/limiter.hpp ReleaseCoeffs).
 #pragma once
 
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -113,6 +116,21 @@ void limiter_detect(const kernels::limiter::Interp& ip, float ceiling, std::span
 void limiter_detect(const kernels::limiter::Interp& ip, float ceiling, std::span<const float* const> channels,
                     std::int64_t frames, std::int64_t begin, std::int64_t end, float* g, std::int64_t x_begin,
                     std::int64_t g_begin);
+
+// fn(begin, end) over [0, count) in chunks of kLimiterChunk, in parallel when there are several (the limiter's
+// phases are pure per index, so the chunking only decides the speed).
+template <class Fn>
+void for_limiter_chunks(std::int64_t count, const Fn& fn) {
+  const std::int64_t nc = (count + kLimiterChunk - 1) / kLimiterChunk;
+  if (nc <= 1) {
+    if (count > 0) fn(std::int64_t{0}, count);
+    return;
+  }
+  tbb::parallel_for(std::int64_t{0}, nc, [&](std::int64_t c) {
+    const std::int64_t b = c * kLimiterChunk;
+    fn(b, std::min(count, b + kLimiterChunk));
+  });
+}
 
 // Statistics of a gain curve (the fields above except `gain`): computed in fixed chunks of kLimiterChunk frames
 // combined in order, so the result does not depend on the thread count.

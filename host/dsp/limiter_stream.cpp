@@ -15,20 +15,6 @@ namespace kl = lathe::kernels::limiter;
 
 namespace {
 
-// fn(begin, end) over [0, count) in chunks of kLimiterChunk, in parallel when there are several (the phases are
-// pure per index, so the chunking only decides the speed).
-template <class Fn>
-void for_chunks(std::int64_t count, const Fn& fn) {
-  const std::int64_t nc = (count + kLimiterChunk - 1) / kLimiterChunk;
-  if (nc <= 1) {
-    if (count > 0) fn(std::int64_t{0}, count);
-    return;
-  }
-  tbb::parallel_for(std::int64_t{0}, nc, [&](std::int64_t c) {
-    const std::int64_t b = c * kLimiterChunk;
-    fn(b, std::min(count, b + kLimiterChunk));
-  });
-}
 
 // Drops the first `k` values (the vector keeps its capacity, so a steady stream does not reallocate).
 void drop_front(std::vector<float>& v, std::int64_t k) {
@@ -111,7 +97,7 @@ void LimiterStream::advance(std::int64_t detected, std::int64_t held, std::span<
       std::copy(groups_[0].a.begin(), groups_[0].a.begin() + count, curve_.begin());
       for (int grp = 1; grp < ng; ++grp) {
         const float* a = groups_[static_cast<std::size_t>(grp)].a.data();
-        for_chunks(count, [&](std::int64_t b, std::int64_t e) {
+        for_limiter_chunks(count, [&](std::int64_t b, std::int64_t e) {
           for (std::int64_t i = b; i < e; ++i) {
             const auto ui = static_cast<std::size_t>(i);
             curve_[ui] = std::min(curve_[ui], a[i]);
@@ -154,7 +140,7 @@ void LimiterStream::process_group(Group& grp, int first_channel, int channel_cou
   // 1. detection of [detected_, detected) into g (g[0] is frame o), reading the input window.
   grp.g.resize(static_cast<std::size_t>(detected - o));
   const std::int64_t d0 = detected_;
-  for_chunks(detected - d0, [&](std::int64_t b, std::int64_t e) {
+  for_limiter_chunks(detected - d0, [&](std::int64_t b, std::int64_t e) {
     limiter_detect(*design_.interp, design_.ceiling, src, total_, d0 + b, d0 + e, grp.g.data() + (d0 + b - o),
                    x_begin_, d0 + b);
   });
@@ -182,7 +168,7 @@ void LimiterStream::process_group(Group& grp, int first_channel, int channel_cou
     }
     grp.r.resize(static_cast<std::size_t>(held + la - o));
     const std::int64_t h0 = held_ - o;
-    for_chunks(held - held_, [&](std::int64_t b, std::int64_t e) {
+    for_limiter_chunks(held - held_, [&](std::int64_t b, std::int64_t e) {
       kl::hold_range(grp.g.data(), grp.suf.data(), m, shape, h0 + b, h0 + e, grp.r.data());
     });
     if (carry) std::copy(grp.tail.begin(), grp.tail.end(), grp.g.begin() + keep);
@@ -196,7 +182,7 @@ void LimiterStream::process_group(Group& grp, int first_channel, int channel_cou
   grp.a.resize(static_cast<std::size_t>(count));
   const float* r0 = grp.r.data() + (emitted_ - o);
   const std::int64_t xo = emitted_ - x_begin_;
-  for_chunks(count, [&](std::int64_t b, std::int64_t e) {
+  for_limiter_chunks(count, [&](std::int64_t b, std::int64_t e) {
     kl::smooth_range(r0 + b, shape, 0, e - b, grp.a.data() + b);
     for (int c = 0; c < channel_count; ++c) {
       float* y = out[static_cast<std::size_t>(first_channel + c)];
