@@ -89,6 +89,9 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
                   "error mid-run (finished tracks are kept, the others reported as failed)")
       ->check(CLI::IsMember({"auto", "cpu", "gpu"}))
       ->capture_default_str();
+  cmd->add_option("--gpus", a.gpus,
+                  "GPUs the GPU engine uses: all, or numbers from 0 separated by commas (default 0); tracks are "
+                  "shared out in batches, with the same bits whatever the count");
   cmd->add_option("--format", a.format, "Output container, overriding the profile's delivery")
       ->check(CLI::IsMember({"wav", "flac", "aiff"}));
   cmd->add_option("--bits", a.bits, "Output word length, overriding the profile's delivery (16/24 are dithered)")
@@ -124,6 +127,34 @@ std::unique_ptr<Engine> choose_engine(const std::string& choice) {
     std::cerr << "lathe: engine auto: GPU unusable (" << e.what() << "); using the CPU engine\n";
     return make_cpu_engine();
   }
+}
+
+// The device numbers of --gpus ("all", or "0,2"); `count` GPUs exist. Throws UsageError.
+std::vector<int> parse_gpus(const std::string& text, int count) {
+  if (text.empty()) return {0};
+  if (text == "all") {
+    std::vector<int> all;
+    for (int d = 0; d < count; ++d) all.push_back(d);
+    if (all.empty()) throw UsageError("--gpus all: no GPU found", "use --engine cpu");
+    return all;
+  }
+  std::vector<int> list;
+  std::size_t pos = 0;
+  while (pos <= text.size()) {
+    const std::size_t end = std::min(text.find(',', pos), text.size());
+    const std::string item = text.substr(pos, end - pos);
+    const bool digits = !item.empty() && item.size() <= 4 &&
+                        std::all_of(item.begin(), item.end(), [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits)
+      throw UsageError("--gpus " + text + ": '" + item + "' is not a GPU number",
+                       "give all, or GPU numbers from 0 separated by commas (e.g. 0,1)");
+    const int d = std::stoi(item);
+    if (std::find(list.begin(), list.end(), d) != list.end())
+      throw UsageError("--gpus " + text + ": GPU " + item + " is listed twice", "list each GPU once");
+    list.push_back(d);
+    pos = end + 1;
+  }
+  return list;
 }
 
 namespace {
@@ -185,6 +216,26 @@ int run_master(const MasterArgs& a) {
   std::unique_ptr<Engine> engine = choose_engine(a.engine);  // GpuError -> exit 3, before anything is created
   // A GPU that fails mid-run: `auto` redoes the unfinished tracks on the CPU engine (the same bits); `gpu` was a
   // request for the GPU only, so the run stops there (exit 3 once the table and the report are out).
+  // --gpus: one engine per GPU listed (the first one made above is GPU 0). It needs the GPU engine; with auto on
+  // a machine without one, the CPU note above has said what runs instead.
+  std::vector<std::unique_ptr<Engine>> gpu_engines;
+  std::vector<Engine*> engines{engine.get()};
+  if (!a.gpus.empty() && a.engine == "cpu")
+    throw UsageError("--gpus " + a.gpus + " needs the GPU engine", "drop --gpus, or use --engine gpu or auto");
+  if (engine->kind() == "gpu") {
+    const std::vector<int> devices = parse_gpus(a.gpus, gpu_count());
+    engines.clear();
+    for (const int d : devices) {
+      if (d == 0) {
+        engines.push_back(engine.get());
+        continue;
+      }
+      gpu_engines.push_back(make_cuda_engine(d));  // GpuError -> exit 3
+      engines.push_back(gpu_engines.back().get());
+    }
+  } else if (!a.gpus.empty() && a.gpus != "all") {
+    parse_gpus(a.gpus, 0);  // the CPU runs instead (said above), but a malformed list is still an error
+  }
   std::function<std::unique_ptr<Engine>()> fallback;
   if (a.engine == "auto" && engine->kind() == "gpu") fallback = [] { return make_cpu_engine(); };
 
@@ -213,7 +264,9 @@ int run_master(const MasterArgs& a) {
   if (!a.quiet) {
     std::cout << "lathe " LATHE_VERSION ": " << tracks.size() << " track(s), profile '" << profile.name << "' ("
               << profile.source << "), " << to_string(format) << " " << to_string(bits) << "-bit, engine "
-              << engine->description() << "\n";
+              << (engines.size() > 1 ? std::to_string(engines.size()) + " GPUs, " : std::string()) +
+                     engines[0]->description()
+              << "\n";
     std::cout << "status     rate  ch  duration  peakdB LUFS-in LUFSout   LRA dBTPout  gain    GR clipped  track\n";
   }
   Progress progress(tracks.size(), !a.quiet && ::isatty(STDERR_FILENO) != 0);
@@ -235,7 +288,8 @@ int run_master(const MasterArgs& a) {
     progress.clear();
     std::cerr << "lathe: warning: " << what << "\n" << std::flush;
   };
-  const FallbackResult run = master_with_fallback(tracks, profile, *engine, fallback, options, on_track_done, warn);
+  const FallbackResult run =
+      master_with_fallback(tracks, profile, std::span<Engine* const>(engines), fallback, options, on_track_done, warn);
   const MasterResult& result = run.result;
   progress.clear();
 

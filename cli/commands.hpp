@@ -26,6 +26,7 @@ struct MasterArgs {
   std::string out_dir;
   std::string profile = "streaming";
   std::string engine = "auto";
+  std::string gpus;  // empty: GPU 0
   std::string format;
   std::string bits;
   int threads = 0;

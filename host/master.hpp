@@ -9,6 +9,7 @@
 #include <memory>
 #include <limits>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -156,6 +157,15 @@ struct MasterResult {
 // the calling thread after each track ends.
 MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile, Engine& engine,
                            const MasterOptions& options,
+                           const std::function<void(const TrackReport&)>& on_track_done = {});
+
+// The same over several engines of one kind (the GPUs of a machine, `--gpus`): runs of options.batch_tracks
+// consecutive tracks (in album mode, each album whole) go to whichever engine is free, each engine working from
+// its own thread; one engine is master_tracks itself. A track's bits do not depend on the engine or the run it
+// lands in (tests/host/test_chain_determinism.cpp). on_track_done is called from the calling thread, in the
+// order the tracks end. An exception from any run stops the others after their current run and propagates.
+MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile,
+                           std::span<Engine* const> engines, const MasterOptions& options,
                            const std::function<void(const TrackReport&)>& on_track_done = {});
 
 // "1:02.345" for a time in seconds (messages about positions in a track).

@@ -177,10 +177,32 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
                                     const MasterOptions& options,
                                     const std::function<void(const TrackReport&)>& on_track_done,
                                     const std::function<void(const std::string&)>& warn) {
+  Engine* const one[] = {&primary};
+  return master_with_fallback(tracks, profile, std::span<Engine* const>(one), make_fallback, options, on_track_done,
+                              warn);
+}
+
+FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile,
+                                    std::span<Engine* const> primaries,
+                                    const std::function<std::unique_ptr<Engine>()>& make_fallback,
+                                    const MasterOptions& options,
+                                    const std::function<void(const TrackReport&)>& on_track_done,
+                                    const std::function<void(const std::string&)>& warn) {
   const auto t_start = Clock::now();
   const std::size_t n = tracks.size();
+  // One fault for all the primary engines: after a GPU error on any of them, the others stop at their next call
+  // too, and everything unfinished goes to the fallback (one device in an unknown state is reason enough).
   auto fault = std::make_shared<Fault>();
-  GuardedEngine guarded(primary, fault);
+  std::vector<std::unique_ptr<GuardedEngine>> guarded_engines;
+  std::vector<Engine*> guarded;
+  for (Engine* e : primaries) {
+    guarded_engines.push_back(std::make_unique<GuardedEngine>(*e, fault));
+    guarded.push_back(guarded_engines.back().get());
+  }
+  // Named as master_tracks over several engines names them.
+  std::string primary_description = primaries.empty() ? std::string() : primaries[0]->description();
+  for (std::size_t e = 1; e < primaries.size(); ++e) primary_description += "; " + primaries[e]->description();
+  if (primaries.size() > 1) primary_description = std::to_string(primaries.size()) + " engines: " + primary_description;
 
   // The runs get RunTracks over the caller's tracks, so that `tracks` stays as it was given.
   std::vector<std::unique_ptr<TrackIo>> run_tracks;
@@ -241,7 +263,7 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
   std::optional<MasterResult> first;
   std::string aftermath;  // what else ended the primary run once the GPU had failed
   try {
-    first = master_tracks(run_tracks, profile, guarded, options, on_primary);
+    first = master_tracks(run_tracks, profile, std::span<Engine* const>(guarded), options, on_primary);
   } catch (const GpuError& e) {
     fault->record(e, "");  // a no-op when it came out of the engine, which recorded it first
   } catch (const std::exception& e) {
@@ -318,7 +340,7 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
         if (al.error.find(error.what()) == std::string::npos) m.albums.push_back(al);
     m.albums.insert(m.albums.end(), second.albums.begin(), second.albums.end());
     for (const auto& [stage, s] : second.stage_seconds) m.stage_seconds[stage] += s;
-    m.engine = primary.description() + " then " + second.engine + " after a GPU error";
+    m.engine = primary_description + " then " + second.engine + " after a GPU error";
     out.fell_back = true;
   } else {
     out.stopped = !make_fallback || !redo.empty();
@@ -343,7 +365,7 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
       m.tracks[i] = r;
       if (on_track_done) on_track_done(m.tracks[i]);
     }
-    m.engine = primary.description() + " (stopped by a GPU error)";
+    m.engine = primary_description + " (stopped by a GPU error)";
   }
   for (const TrackReport& r : m.tracks)
     if (r.ok) m.audio_seconds += r.duration_s;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,15 @@ struct FallbackResult {
 // exceptions propagate. `tracks` itself is left as it was given.
 FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile,
                                     Engine& primary, const std::function<std::unique_ptr<Engine>()>& make_fallback,
+                                    const MasterOptions& options,
+                                    const std::function<void(const TrackReport&)>& on_track_done = {},
+                                    const std::function<void(const std::string&)>& warn = {});
+
+// The same over several primary engines (the GPUs of `--gpus`, see master_tracks over engines): a GPU error on any
+// of them stops them all, and everything unfinished goes to the fallback (or is reported as failed).
+FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile,
+                                    std::span<Engine* const> primaries,
+                                    const std::function<std::unique_ptr<Engine>()>& make_fallback,
                                     const MasterOptions& options,
                                     const std::function<void(const TrackReport&)>& on_track_done = {},
                                     const std::function<void(const std::string&)>& warn = {});

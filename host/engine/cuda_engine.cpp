@@ -638,8 +638,18 @@ std::string gpu_description() {
          std::to_string(prop.major) + std::to_string(prop.minor) + ")";
 }
 
+int gpu_count() {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) return 0;
+  return count;
+}
+
 std::unique_ptr<Engine> make_cuda_engine(int device) {
   if (const std::string why = gpu_unavailable_reason(); !why.empty()) throw GpuError(why, "use --engine cpu");
+  if (const int count = gpu_count(); device < 0 || device >= count)
+    throw GpuError("no GPU number " + std::to_string(device) + ": this machine has " + std::to_string(count) +
+                       " (numbered from 0)",
+                   "list GPUs that exist with --gpus, or use --gpus all");
   return std::make_unique<CudaEngine>(device);
 }
 

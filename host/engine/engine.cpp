@@ -25,6 +25,7 @@ void BlockBatch::clear() {
 #if !defined(LATHE_HAVE_CUDA)
 std::string gpu_unavailable_reason() { return "this lathe was built without CUDA (LATHE_CUDA=OFF or no nvcc)"; }
 std::string gpu_description() { return {}; }
+int gpu_count() { return 0; }
 std::unique_ptr<Engine> make_cuda_engine(int) { throw GpuError(gpu_unavailable_reason(), "use --engine cpu"); }
 #endif
 

@@ -153,6 +153,8 @@ enum class EngineChoice { kAuto, kCpu, kGpu };
 std::string gpu_unavailable_reason();
 // Name and details of the first GPU, or empty.
 std::string gpu_description();
+// How many CUDA GPUs this lathe can use (0 without CUDA or without a working GPU). Never throws.
+int gpu_count();
 
 std::unique_ptr<Engine> make_cpu_engine();
 // Throws GpuError (with the reason) when no usable GPU exists or lathe was built without CUDA.

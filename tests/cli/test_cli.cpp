@@ -277,6 +277,29 @@ TEST(CliMaster, SeveralFilesGoSideBySideIntoOutdir) {
   EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"one.wav", "two.wav"}));
 }
 
+TEST(CliMaster, GpusNeedTheGpuEngineAndAWellFormedListOfExistingGpus) {
+  TempDir dir;
+  make_wav(dir / "one.wav", 0.1, 4);
+  const std::string base = "master " + q(dir / "one.wav") + " -o " + q(dir / "out") + " -q";
+  RunResult r = run_lathe(base + " --engine cpu --gpus 0,1");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--gpus 0,1 needs the GPU engine"), std::string::npos) << r.output;
+  for (const char* bad : {"1,x", "0,0", ",", "-1"}) {
+    r = run_lathe(base + " --engine auto --gpus=" + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("--gpus"), std::string::npos) << r.output;
+  }
+  EXPECT_FALSE(fs::exists(dir / "out" / "one.wav"));
+  if (host::gpu_count() == 0) {
+    // No GPU here: --engine gpu exits 3 whatever --gpus says; auto runs on the CPU and says so.
+    r = run_lathe(base + " --engine gpu --gpus all");
+    EXPECT_EQ(r.exit_code, 3) << r.output;
+    r = run_lathe(base + " --engine auto --gpus 0,1");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_TRUE(fs::exists(dir / "out" / "one.wav"));
+  }
+}
+
 TEST(CliMaster, FlacSixteenBitOverrideWritesSixteenBitFlac) {
   TempDir dir;
   make_wav(dir / "in/a.wav", 0.2, 1);

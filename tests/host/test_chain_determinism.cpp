@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "host/engine/engine.hpp"
+#include "host/io/memory_track.hpp"
+#include "host/master.hpp"
 #include "host/profile/profile.hpp"
 #include "tests/mastering.hpp"
 #include "tests/signals.hpp"
@@ -86,6 +88,61 @@ TEST(ChainDeterminism, SegmentsBatchesAndThreadsNeverChangeABit) {
     EXPECT_EQ(run(p, in, rate, 65536, 32, 1), ref) << "one thread";
     // A track alone gets the bits it gets in company.
     EXPECT_EQ(run(p, {in[1]}, rate, 65536, 32, 2)[0], ref[1]) << "the mono track alone";
+  }
+}
+
+// Several engines (the GPUs of a machine; here CPU engines, the same code path in host/master_multi.cpp): the
+// tracks are spread over them in runs, and every track keeps its bits and its report whatever the engine count.
+std::vector<MasteredTrack> run_on_engines(const host::Profile& p, const std::vector<Planar>& in, int rate,
+                                          int engine_count, const host::MasterOptions& o) {
+  std::vector<std::unique_ptr<host::Engine>> owned;
+  std::vector<host::Engine*> engines;
+  for (int e = 0; e < engine_count; ++e) {
+    owned.push_back(host::make_cpu_engine());
+    engines.push_back(owned.back().get());
+  }
+  std::vector<std::unique_ptr<host::TrackIo>> tracks;
+  std::vector<host::MemoryTrack*> mem;
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    // Album mode groups tracks by folder: two albums of two and three tracks.
+    auto t = std::make_unique<host::MemoryTrack>((i < 2 ? "a/t" : "b/t") + std::to_string(i), in[i], rate);
+    mem.push_back(t.get());
+    tracks.push_back(std::move(t));
+  }
+  std::size_t reported = 0;
+  const host::MasterResult r =
+      host::master_tracks(tracks, p, engines, o, [&](const host::TrackReport&) { ++reported; });
+  EXPECT_EQ(reported, in.size());
+  std::vector<MasteredTrack> out;
+  for (std::size_t i = 0; i < mem.size(); ++i) {
+    EXPECT_TRUE(r.tracks[i].ok) << r.tracks[i].error;
+    out.push_back({r.tracks[i], mem[i]->out_float()});
+    for (const auto& ch : mem[i]->pcm()) out.back().audio.emplace_back(ch.begin(), ch.end());
+  }
+  return out;
+}
+
+TEST(ChainDeterminism, EngineCountNeverChangesABit) {
+  const int rate = 44100;
+  std::vector<Planar> in = inputs(rate);
+  in.push_back(music_like(2, 2 * rate + 1, rate, 7));
+  in.push_back(music_like(2, rate + 9, rate, 8));
+  for (const bool album : {false, true}) {
+    SCOPED_TRACE(album ? "album mode" : "track mode");
+    host::MasterOptions o;
+    o.batch_tracks = 2;
+    o.album = album;
+    const host::Profile p = host::load_profile("streaming-warm");
+    const auto ref = run_on_engines(p, in, rate, 1, o);
+    for (const int engines : {2, 3}) {
+      const auto got = run_on_engines(p, in, rate, engines, o);
+      ASSERT_EQ(got.size(), ref.size());
+      for (std::size_t i = 0; i < ref.size(); ++i) {
+        EXPECT_EQ(got[i].audio, ref[i].audio) << engines << " engines, track " << i;
+        EXPECT_EQ(got[i].report.delivery.gain_db, ref[i].report.delivery.gain_db) << engines << " engines";
+        EXPECT_EQ(got[i].report.output_loudness.integrated_lufs, ref[i].report.output_loudness.integrated_lufs);
+      }
+    }
   }
 }
 

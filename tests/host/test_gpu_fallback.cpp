@@ -188,11 +188,18 @@ struct Guarded {
   int fallbacks_made = 0;
 };
 
+// `gpus` primary engines share one call log: the fault is the nth call over all of them.
 Guarded run_guarded(const std::string& profile, bool album, const std::vector<TrackSpec>& specs, FaultPlan plan,
-                    bool with_fallback) {
+                    bool with_fallback, int gpus = 1) {
   Guarded g;
   Tracks t = make_tracks(specs);
-  FaultyEngine engine(make_cpu_engine(), std::move(plan), std::make_shared<CallLog>());
+  auto log = std::make_shared<CallLog>();
+  std::vector<std::unique_ptr<FaultyEngine>> engines;
+  std::vector<Engine*> primaries;
+  for (int e = 0; e < gpus; ++e) {
+    engines.push_back(std::make_unique<FaultyEngine>(make_cpu_engine(), plan, log));
+    primaries.push_back(engines.back().get());
+  }
   std::function<std::unique_ptr<Engine>()> fallback;
   if (with_fallback) {
     fallback = [&] {
@@ -201,7 +208,7 @@ Guarded run_guarded(const std::string& profile, bool album, const std::vector<Tr
     };
   }
   g.result = master_with_fallback(
-      t.io, profile_named(profile), engine, fallback, options_for(album),
+      t.io, profile_named(profile), std::span<Engine* const>(primaries), fallback, options_for(album),
       [&](const TrackReport& r) { g.events.push_back(r.input); },
       [&](const std::string& w) {
         g.events.push_back("warn");
@@ -344,6 +351,27 @@ TEST(GpuFallbackRuns, WithoutAFaultItIsAPlainRun) {
 }
 
 // ---- no fallback (--engine gpu) -------------------------------------------------------------------------------------
+
+TEST(GpuFallbackRuns, SeveralGpusShareTheTracksAndOneFailingSendsTheUnfinishedToTheCpu) {
+  for (const bool album : {false, true}) {
+    SCOPED_TRACE(album ? "album mode" : "track mode");
+    const std::vector<TrackSpec>& specs = album ? kAlbums : kSingles;
+    const Outcome& ref = reference("streaming", album, specs);
+    for (const FaultPlan& plan : {FaultPlan{}, FaultPlan{"limit", 3, true}, FaultPlan{"load", 2, true}}) {
+      SCOPED_TRACE(plan.op.empty() ? "no fault" : plan.op);
+      const Guarded g = run_guarded("streaming", album, specs, plan, true, 3);
+      EXPECT_EQ(g.result.fell_back, !plan.op.empty());
+      EXPECT_EQ(g.warnings.size(), plan.op.empty() ? 0u : 1u);
+      EXPECT_TRUE(contains(g.result.result.engine, "3 engines")) << g.result.result.engine;
+      ASSERT_EQ(g.result.result.tracks.size(), specs.size());
+      for (std::size_t i = 0; i < specs.size(); ++i) {
+        EXPECT_TRUE(g.result.result.tracks[i].ok) << g.result.result.tracks[i].error;
+        EXPECT_EQ(count(g.events, specs[i].name), 1) << specs[i].name;
+        EXPECT_TRUE(g.outcome.bytes[i] == ref.bytes[i]) << specs[i].name << ": not the CPU engine's bits";
+      }
+    }
+  }
+}
 
 TEST(GpuFallbackRuns, WithoutAFallbackTheRunStopsCleanlyKeepingWhatWasFinished) {
   const Outcome& ref = reference("transparent", false, kSingles);
