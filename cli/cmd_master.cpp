@@ -92,6 +92,10 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   cmd->add_option("--gpus", a.gpus,
                   "GPUs the GPU engine uses: all, or numbers from 0 separated by commas (default 0); tracks are "
                   "shared out in batches, with the same bits whatever the count");
+  cmd->add_option("--gpu-memory", a.gpu_memory_mib,
+                  "MiB of device memory lathe may hold on each GPU (default: no cap); batches shrink to fit half of "
+                  "it, and an allocation past it is a GPU error (auto: the CPU takes over)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30));
   cmd->add_option("--format", a.format, "Output container, overriding the profile's delivery")
       ->check(CLI::IsMember({"wav", "flac", "aiff"}));
   cmd->add_option("--bits", a.bits, "Output word length, overriding the profile's delivery (16/24 are dithered)")
@@ -222,8 +226,17 @@ int run_master(const MasterArgs& a) {
   std::vector<Engine*> engines{engine.get()};
   if (!a.gpus.empty() && a.engine == "cpu")
     throw UsageError("--gpus " + a.gpus + " needs the GPU engine", "drop --gpus, or use --engine gpu or auto");
+  if (a.gpu_memory_mib > 0 && a.engine == "cpu")
+    throw UsageError("--gpu-memory needs the GPU engine", "drop --gpu-memory, or use --engine gpu or auto");
   if (engine->kind() == "gpu") {
     const std::vector<int> devices = parse_gpus(a.gpus, gpu_count());
+    if (a.gpu_memory_mib > 0) {
+      // Half of the budget for the chain's batch, the rest for filters, FFT plans and the deliveries' buffers.
+      const auto bytes = static_cast<std::size_t>(a.gpu_memory_mib) << 20;
+      for (const int d : devices) set_gpu_memory_budget(d, bytes);
+      options.max_batch_samples =
+          std::max<std::int64_t>(1, static_cast<std::int64_t>(bytes / 2 / kDeviceBytesPerBatchSample));
+    }
     engines.clear();
     for (const int d : devices) {
       if (d == 0) {

@@ -27,6 +27,7 @@ struct MasterArgs {
   std::string profile = "streaming";
   std::string engine = "auto";
   std::string gpus;  // empty: GPU 0
+  std::int64_t gpu_memory_mib = 0;  // 0: no budget
   std::string format;
   std::string bits;
   int threads = 0;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <optional>
@@ -408,6 +409,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
                                          [](const auto& st) { return st->wants_input_spectrum(); });
 
   std::vector<Active> active;
+  std::deque<Active> waiting;        // analysed, waiting for room in the batch (max_batch_samples)
+  std::int64_t batch_samples = 0;    // the active tracks' samples per batch (segment x channels)
   std::size_t next = 0;
   BlockBatch batch;
   batch.bits = bits;
@@ -415,8 +418,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
 
   while (true) {
     // Admit tracks into free slots: analyse them side by side, then start their outputs.
-    if (active.size() < width && next < tracks.size()) {
-      const std::size_t take = std::min(width - active.size(), tracks.size() - next);
+    if (active.size() + waiting.size() < width && next < tracks.size()) {
+      const std::size_t take = std::min(width - active.size() - waiting.size(), tracks.size() - next);
       std::vector<Active> admitted(take);
       const auto t0 = Clock::now();
       tbb::parallel_for(std::size_t{0}, take, [&](std::size_t k) {
@@ -481,11 +484,22 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       next += take;
       for (auto& a : admitted) {
         if (a.error.empty())
-          active.push_back(std::move(a));
+          waiting.push_back(std::move(a));
         else
           fail(a.index, a.error);
       }
       continue;  // fill every slot before running a batch
+    }
+    // Analysed tracks join the batch in order while its samples stay within options.max_batch_samples (a device
+    // memory budget); a batch always takes at least one track. Batch composition never changes the bits.
+    while (!waiting.empty()) {
+      const Active& a = waiting.front();
+      const std::int64_t samples = a.segment * a.analysis.info.channels;
+      if (!active.empty() && options.max_batch_samples > 0 && batch_samples + samples > options.max_batch_samples)
+        break;
+      batch_samples += samples;
+      active.push_back(std::move(waiting.front()));
+      waiting.pop_front();
     }
     if (whole) collect_deliveries(false);
     if (active.empty()) break;
@@ -631,6 +645,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       }
     }
     active = std::move(still);
+    batch_samples = 0;
+    for (const Active& a : active) batch_samples += a.segment * a.analysis.info.channels;
   }
 
   if (whole) collect_deliveries(true);

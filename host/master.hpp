@@ -62,6 +62,10 @@ struct MasterOptions {
   std::int64_t segment_frames = std::int64_t{1} << 16;
   // Tracks processed side by side in one batch.
   int batch_tracks = 32;
+  // At most this many samples (frames x channels of the tracks' segments) in one batch, 0 for no limit: a device
+  // engine's memory budget (--gpu-memory) becomes this, so that batches shrink instead of failing. A batch
+  // always holds at least one track. Results never depend on it (tests check).
+  std::int64_t max_batch_samples = 0;
   // Whole-track delivery (targeting, the limiter, rate conversion) of a track whose working set would exceed
   // this many bytes (about 36 bytes per delivered sample) keeps the track in a temporary file and streams each
   // pass from it (host/delivery/sample_store.hpp): the same bits, bounded memory. Album mode holds an album in

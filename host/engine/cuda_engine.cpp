@@ -1,9 +1,13 @@
 // The CUDA engine: device buffers grown on demand and reused across batches, one stream, launchers from
-// kernels/cuda/. (Pinned pools, several streams and memory budgets come with the batch scheduler.)
+// kernels/cuda/. The buffers count against a per-GPU budget (set_gpu_memory_budget, --gpu-memory); the batch
+// scheduler sizes batches to it (MasterOptions::max_batch_samples), so that a budget shrinks batches, and an
+// allocation past it fails as a GpuError (what --engine auto recovers from on the CPU). (Pinned pools and
+// several streams per engine are not done yet.)
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <map>
@@ -26,21 +30,46 @@
 namespace lathe::host {
 namespace {
 
-// A device allocation that only grows.
+// What the engines of this process hold on each GPU, against its budget (0: none). Engines on one GPU (the
+// chain's and the deliveries' companions) run on several threads: atomics.
+struct DeviceBudget {
+  std::atomic<std::size_t> used{0};
+  std::atomic<std::size_t> limit{0};
+};
+constexpr int kMaxDevices = 64;
+DeviceBudget& budget_of(int device) {
+  static std::array<DeviceBudget, kMaxDevices> budgets;
+  return budgets[static_cast<std::size_t>(std::clamp(device, 0, kMaxDevices - 1))];
+}
+
+// A device allocation that only grows, on the current GPU, counted against its budget.
 template <class T>
 class DeviceBuffer {
  public:
   DeviceBuffer() = default;
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
-  ~DeviceBuffer() { if (ptr_) cudaFree(ptr_); }
+  ~DeviceBuffer() { release(); }
   T* reserve(std::size_t count) {
     if (count > capacity_) {
-      if (ptr_) cudaFree(ptr_);
-      ptr_ = nullptr;
-      capacity_ = 0;
-      check_cuda(cudaMalloc(reinterpret_cast<void**>(&ptr_), std::max<std::size_t>(count, 1) * sizeof(T)),
-                 "allocating device memory");
+      release();
+      const std::size_t bytes = std::max<std::size_t>(count, 1) * sizeof(T);
+      check_cuda(cudaGetDevice(&device_), "selecting the GPU");
+      DeviceBudget& budget = budget_of(device_);
+      const std::size_t before = budget.used.fetch_add(bytes);
+      const std::size_t limit = budget.limit.load();
+      if (limit > 0 && before + bytes > limit) {
+        budget.used.fetch_sub(bytes);
+        throw GpuError("GPU " + std::to_string(device_) + " memory budget of " + std::to_string(limit >> 20) +
+                           " MiB exhausted (" + std::to_string(before >> 20) + " MiB in use, " +
+                           std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB more asked)",
+                       "raise --gpu-memory, or lower --track-memory (whole-track delivery buffers)");
+      }
+      if (const cudaError_t e = cudaMalloc(reinterpret_cast<void**>(&ptr_), bytes); e != cudaSuccess) {
+        budget.used.fetch_sub(bytes);
+        ptr_ = nullptr;
+        check_cuda(e, "allocating device memory");
+      }
       capacity_ = count;
     }
     return ptr_;
@@ -48,8 +77,16 @@ class DeviceBuffer {
   T* get() const { return ptr_; }
 
  private:
+  void release() {
+    if (!ptr_) return;
+    cudaFree(ptr_);
+    budget_of(device_).used.fetch_sub(std::max<std::size_t>(capacity_, 1) * sizeof(T));
+    ptr_ = nullptr;
+    capacity_ = 0;
+  }
   T* ptr_ = nullptr;
   std::size_t capacity_ = 0;
+  int device_ = 0;
 };
 
 class CudaEngine final : public Engine {
@@ -637,6 +674,8 @@ std::string gpu_description() {
   return std::string(prop.name) + " (" + std::to_string(prop.totalGlobalMem >> 20) + " MiB, sm_" +
          std::to_string(prop.major) + std::to_string(prop.minor) + ")";
 }
+
+void set_gpu_memory_budget(int device, std::size_t bytes) { budget_of(device).limit.store(bytes); }
 
 int gpu_count() {
   int count = 0;

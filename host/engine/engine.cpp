@@ -26,6 +26,7 @@ void BlockBatch::clear() {
 std::string gpu_unavailable_reason() { return "this lathe was built without CUDA (LATHE_CUDA=OFF or no nvcc)"; }
 std::string gpu_description() { return {}; }
 int gpu_count() { return 0; }
+void set_gpu_memory_budget(int, std::size_t) {}
 std::unique_ptr<Engine> make_cuda_engine(int) { throw GpuError(gpu_unavailable_reason(), "use --engine cpu"); }
 #endif
 

@@ -6,6 +6,7 @@
 // time per engine object.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
@@ -155,6 +156,13 @@ std::string gpu_unavailable_reason();
 std::string gpu_description();
 // How many CUDA GPUs this lathe can use (0 without CUDA or without a working GPU). Never throws.
 int gpu_count();
+// Caps the device memory that lathe's engines hold on GPU `device` (their own buffers; cuFFT's work areas and
+// the CUDA runtime's are not counted) at `bytes`, 0 for no cap; an allocation past it throws GpuError. A no-op
+// without CUDA. The scheduler sizes batches to fit (kDeviceBytesPerBatchSample).
+void set_gpu_memory_budget(int device, std::size_t bytes);
+// Device memory a batch needs per sample of its blocks, for sizing batches to a budget: the samples, the
+// quantised words, up to four auxiliary buffers (multiband) and the convolution's spectra and scratch, with room.
+inline constexpr std::size_t kDeviceBytesPerBatchSample = 64;
 
 std::unique_ptr<Engine> make_cpu_engine();
 // Throws GpuError (with the reason) when no usable GPU exists or lathe was built without CUDA.

@@ -277,13 +277,18 @@ TEST(CliMaster, SeveralFilesGoSideBySideIntoOutdir) {
   EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"one.wav", "two.wav"}));
 }
 
-TEST(CliMaster, GpusNeedTheGpuEngineAndAWellFormedListOfExistingGpus) {
+TEST(CliMaster, GpusAndGpuMemoryNeedTheGpuEngineAndWellFormedValues) {
   TempDir dir;
   make_wav(dir / "one.wav", 0.1, 4);
   const std::string base = "master " + q(dir / "one.wav") + " -o " + q(dir / "out") + " -q";
   RunResult r = run_lathe(base + " --engine cpu --gpus 0,1");
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_NE(r.output.find("--gpus 0,1 needs the GPU engine"), std::string::npos) << r.output;
+  r = run_lathe(base + " --engine cpu --gpu-memory 64");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--gpu-memory needs the GPU engine"), std::string::npos) << r.output;
+  r = run_lathe(base + " --engine auto --gpu-memory 0");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
   for (const char* bad : {"1,x", "0,0", ",", "-1"}) {
     r = run_lathe(base + " --engine auto --gpus=" + bad);
     EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;

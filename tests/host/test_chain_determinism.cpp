@@ -14,6 +14,7 @@
 #include "host/master.hpp"
 #include "host/profile/profile.hpp"
 #include "tests/mastering.hpp"
+#include "tests/probe_engine.hpp"
 #include "tests/signals.hpp"
 #include "tests/support.hpp"
 
@@ -144,6 +145,47 @@ TEST(ChainDeterminism, EngineCountNeverChangesABit) {
       }
     }
   }
+}
+
+// A batch-sample cap (what --gpu-memory becomes): batches shrink to fit it, never below one track, and the bits
+// stay the same.
+TEST(ChainDeterminism, BatchSampleCapShrinksBatchesWithoutChangingABit) {
+  const int rate = 44100;
+  const std::vector<Planar> in = inputs(rate);
+  const host::Profile p = host::load_profile("streaming-warm");
+  auto engine = host::make_cpu_engine();
+  host::MasterOptions o;
+  o.segment_frames = 8192;
+  std::vector<Planar> ref;
+  for (auto& t : master_in_memory(p, in, rate, *engine, o)) ref.push_back(std::move(t.audio));
+  // cap 0: no cap; cap 1: one track per batch (the largest such batch is one track's segment); then caps between.
+  std::int64_t one_track = 0;
+  std::size_t uncapped_batches = 0, single_batches = 0;
+  for (const std::int64_t cap : {std::int64_t{0}, std::int64_t{1}, std::int64_t{40000}, std::int64_t{70000}}) {
+    SCOPED_TRACE("cap " + std::to_string(cap));
+    std::int64_t largest = 0;
+    std::size_t batches = 0;
+    // The hook sees the chain's batches only (the delivery's run on companions).
+    auto hook = [&](const char* op, const host::BlockBatch* b) {
+      if (!b || std::string(op) != "load") return;
+      largest = std::max(largest, static_cast<std::int64_t>(b->samples.size()));
+      ++batches;
+    };
+    ProbeEngine probe(host::make_cpu_engine(), hook, "cpu", "probe", /*hook_companions=*/false);
+    o.max_batch_samples = cap;
+    std::vector<Planar> got;
+    for (auto& t : master_in_memory(p, in, rate, probe, o)) got.push_back(std::move(t.audio));
+    EXPECT_EQ(got, ref);
+    if (cap == 0) uncapped_batches = batches;
+    if (cap == 1) {
+      one_track = largest;
+      single_batches = batches;
+    }
+    if (cap > one_track && one_track > 0) {
+      EXPECT_LE(largest, cap);
+    }
+  }
+  EXPECT_GT(single_batches, uncapped_batches) << "one track per batch takes more batches";
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "host/master.hpp"
 #include "host/master_fallback.hpp"
 #include "host/profile/profile.hpp"
+#include "tests/probe_engine.hpp"
 #include "tests/signals.hpp"
 
 namespace lathe::host {
@@ -39,58 +40,21 @@ struct CallLog {
   std::map<std::string, int> calls;
 };
 
-class FaultyEngine final : public Engine {
- public:
-  FaultyEngine(std::unique_ptr<Engine> inner, FaultPlan plan, std::shared_ptr<CallLog> log)
-      : inner_(std::move(inner)), plan_(std::move(plan)), log_(std::move(log)) {}
-
-  std::string kind() const override { return "gpu"; }
-  std::string description() const override { return "gpu (test: " + inner_->description() + " that fails)"; }
-  std::unique_ptr<Engine> make_companion() const override {
-    step("make_companion");
-    return std::make_unique<FaultyEngine>(inner_->make_companion(), plan_, log_);
-  }
-  void load(BlockBatch& b) override { step("load"); inner_->load(b); }
-  void store(BlockBatch& b) override { step("store"); inner_->store(b); }
-  void synchronize() override { step("synchronize"); inner_->synchronize(); }
-  void apply_gain(std::span<const float> g) override { step("apply_gain"); inner_->apply_gain(g); }
-  void quantise(const kernels::QuantiseParams& p) override { step("quantise"); inner_->quantise(p); }
-  void convolve(std::span<const ConvolveJob> j) override { step("convolve"); inner_->convolve(j); }
-  void mid_side(std::span<const BlockPair> p, bool encode) override { step("mid_side"); inner_->mid_side(p, encode); }
-  void scale_blocks(std::span<const float> s, std::span<const float> o, std::span<const std::int64_t> e) override {
-    step("scale_blocks"); inner_->scale_blocks(s, o, e);
-  }
-  void fade_blocks(std::span<const std::int64_t> s, std::span<const std::int64_t> e) override {
-    step("fade_blocks"); inner_->fade_blocks(s, e);
-  }
-  void swap_blocks(std::span<const BlockPair> p) override { step("swap_blocks"); inner_->swap_blocks(p); }
-  void dynamics(std::span<const DynamicsJob> j) override { step("dynamics"); inner_->dynamics(j); }
-  void saturate(std::span<const SaturateJob> j) override { step("saturate"); inner_->saturate(j); }
-  void copy_buffer(int from, int to) override { step("copy_buffer"); inner_->copy_buffer(from, to); }
-  void add_buffer(int from, int to) override { step("add_buffer"); inner_->add_buffer(from, to); }
-  void use_buffer(int k) override { step("use_buffer"); inner_->use_buffer(k); }
-  void meter(std::span<const meter::LoudnessJob> l, std::span<const meter::TruePeakJob> p) override {
-    step("meter"); inner_->meter(l, p);
-  }
-  void limit(std::span<const LimitJob> j) override { step("limit"); inner_->limit(j); }
-  void resample(std::span<const ResampleJob> j) override { step("resample"); inner_->resample(j); }
-
- private:
-  void step(const std::string& op) const {
+// The CPU engine dressed as a GPU that fails at the planned call (counted over the engine and its companions).
+std::unique_ptr<Engine> faulty_engine(FaultPlan plan, std::shared_ptr<CallLog> log) {
+  auto hook = [plan = std::move(plan), log = std::move(log)](const char* name, const BlockBatch*) {
+    const std::string op = name;
     int k = 0;
     {
-      std::lock_guard lock(log_->mutex);
-      k = ++log_->calls[op];
+      std::lock_guard lock(log->mutex);
+      k = ++log->calls[op];
     }
-    if (op != plan_.op || k != plan_.nth) return;
-    if (plan_.gpu) throw GpuError("CUDA error while testing " + op + ": " + kInjected, "check the driver");
+    if (op != plan.op || k != plan.nth) return;
+    if (plan.gpu) throw GpuError("CUDA error while testing " + op + ": " + kInjected, "check the driver");
     throw std::runtime_error("not a GPU problem");
-  }
-
-  std::unique_ptr<Engine> inner_;
-  FaultPlan plan_;
-  std::shared_ptr<CallLog> log_;
-};
+  };
+  return std::make_unique<test::ProbeEngine>(make_cpu_engine(), hook, "gpu", "that fails");
+}
 
 struct TrackSpec {
   std::string name;
@@ -169,8 +133,8 @@ const Outcome& reference(const std::string& profile, bool album, const std::vect
   if (const auto it = cache.find(key); it != cache.end()) return it->second;
   Tracks t = make_tracks(specs);
   auto log = std::make_shared<CallLog>();
-  FaultyEngine engine(make_cpu_engine(), FaultPlan{}, log);
-  const MasterResult r = master_tracks(t.io, profile_named(profile), engine, options_for(album));
+  const auto engine = faulty_engine(FaultPlan{}, log);
+  const MasterResult r = master_tracks(t.io, profile_named(profile), *engine, options_for(album));
   Outcome o;
   o.reports = r.tracks;
   o.albums = r.albums;
@@ -194,10 +158,10 @@ Guarded run_guarded(const std::string& profile, bool album, const std::vector<Tr
   Guarded g;
   Tracks t = make_tracks(specs);
   auto log = std::make_shared<CallLog>();
-  std::vector<std::unique_ptr<FaultyEngine>> engines;
+  std::vector<std::unique_ptr<Engine>> engines;
   std::vector<Engine*> primaries;
   for (int e = 0; e < gpus; ++e) {
-    engines.push_back(std::make_unique<FaultyEngine>(make_cpu_engine(), plan, log));
+    engines.push_back(faulty_engine(plan, log));
     primaries.push_back(engines.back().get());
   }
   std::function<std::unique_ptr<Engine>()> fallback;
@@ -436,14 +400,14 @@ TEST(GpuFallbackRuns, WithoutAFallbackASpoiledAlbumFileIsReportedAndItsTracksKep
 
 TEST(GpuFallbackRuns, OtherExceptionsPropagateWithoutAFallback) {
   Tracks t = make_tracks(kSingles);
-  FaultyEngine engine(make_cpu_engine(), FaultPlan{"load", 3, false}, std::make_shared<CallLog>());
+  const auto engine = faulty_engine(FaultPlan{"load", 3, false}, std::make_shared<CallLog>());
   int made = 0, warned = 0;
   const auto fallback = [&] {
     ++made;
     return make_cpu_engine();
   };
   try {
-    master_with_fallback(t.io, load_profile("transparent"), engine, fallback, options_for(false), {},
+    master_with_fallback(t.io, load_profile("transparent"), *engine, fallback, options_for(false), {},
                          [&](const std::string&) { ++warned; });
     ADD_FAILURE() << "no exception";
   } catch (const GpuError&) {
