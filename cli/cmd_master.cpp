@@ -9,12 +9,14 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 
 #include "cli/commands.hpp"
 #include "host/engine/engine.hpp"
 #include "host/errors.hpp"
 #include "host/io/atomic_file.hpp"
 #include "host/io/jobs.hpp"
+#include "host/io/manifest.hpp"
 #include "host/master.hpp"
 #include "host/master_fallback.hpp"
 #include "host/profile/profile.hpp"
@@ -78,8 +80,17 @@ class Progress {
 
 CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   CLI::App* cmd = app.add_subcommand("master", "Master audio files or folders into OUTDIR with a profile");
-  cmd->add_option("INPUT", a.inputs, "Audio files, or folders searched recursively (structure mirrored in OUTDIR)")
-      ->required();
+  CLI::Option* inputs =
+      cmd->add_option("INPUT", a.inputs, "Audio files, or folders searched recursively (structure mirrored in OUTDIR)");
+  CLI::Option* manifest = cmd->add_option(
+      "--manifest", a.manifest,
+      "A CSV or JSON list of tracks instead of INPUT: input, output name, profile, album, track number and "
+      "per-track target/ceiling/trim (docs/manifest.md); outputs never leave OUTDIR");
+  inputs->excludes(manifest);
+  manifest->excludes(inputs);
+  cmd->add_option("--shard", a.shard,
+                  "K/N: master only the manifest rows of shard K of N (a stable split by output name, for job arrays)")
+      ->needs(manifest);
   cmd->add_option("-o,--output", a.out_dir, "Output folder (created if missing)")->required();
   cmd->add_option("-p,--profile", a.profile, "Built-in profile name (see `lathe profiles`) or a .toml file")
       ->capture_default_str();
@@ -196,6 +207,9 @@ void print_row(const TrackReport& r) {
 }  // namespace
 
 int run_master(const MasterArgs& a) {
+  if (a.inputs.empty() && a.manifest.empty())
+    throw UsageError("nothing to master: INPUT is required (audio files or folders), or --manifest FILE",
+                     "see lathe master --help");
   Profile profile = load_profile(a.profile);  // ProfileError -> exit 2
   MasterOptions options;
   options.track_memory_bytes = a.track_memory_mib << 20;
@@ -269,7 +283,86 @@ int run_master(const MasterArgs& a) {
     throw OutputError("cannot write to output folder " + out_dir.string() + (ec ? ": " + ec.message() : ""),
                       "choose an output folder you can write to (-o)");
 
-  JobPlan plan = plan_jobs(a.inputs, out_dir, format);
+  // The jobs, and the profile of each: INPUT... all take the run's profile; a manifest's rows take theirs (the
+  // run's unless a row names one), with their overrides. Rows that share a profile and overrides form a group,
+  // mastered in one run.
+  JobPlan plan;
+  std::vector<ManifestRow> rows;
+  std::vector<const ManifestRow*> row_of_job;
+  std::vector<Profile> group_profiles{profile};
+  std::vector<std::size_t> group_of_job;
+  if (!a.manifest.empty()) {
+    rows = read_manifest(a.manifest);  // ManifestError -> exit 2
+    if (!a.shard.empty()) {
+      const Shard shard = parse_shard(a.shard);
+      std::erase_if(rows, [&](const ManifestRow& r) { return !in_shard(r, shard); });
+    }
+    // An album's tracks go in the order of their track numbers (album mode delivers and sequences them in job
+    // order), at the place of the album's first row; rows without an album keep their place.
+    {
+      std::map<std::string, std::size_t> first_row;
+      for (std::size_t i = 0; i < rows.size(); ++i) first_row.emplace(rows[i].album, i);
+      std::vector<std::size_t> order(rows.size());
+      for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+      auto place = [&](std::size_t i) { return rows[i].album.empty() ? i : first_row[rows[i].album]; };
+      std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) {
+        if (place(x) != place(y)) return place(x) < place(y);
+        return rows[x].track_number < rows[y].track_number;
+      });
+      std::vector<ManifestRow> sorted;
+      for (const std::size_t i : order) sorted.push_back(rows[i]);
+      rows = std::move(sorted);
+    }
+    std::map<std::string, std::size_t> group_index;  // profile + overrides -> group
+    std::map<std::string, Profile> named;            // profiles named by rows, loaded once
+    std::vector<std::size_t> group_of_row(rows.size(), 0);
+    std::vector<std::string> row_problem(rows.size());
+    std::vector<OutputFormat> formats(rows.size(), format);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      const ManifestRow& r = rows[i];
+      const ProfileOverrides o{r.target_lufs, r.ceiling_dbtp, r.trim_db};
+      const std::string key = r.profile + "|" + (o.target_lufs ? fixed(*o.target_lufs, 6) : "") + "|" +
+                              (o.ceiling_dbtp ? fixed(*o.ceiling_dbtp, 6) : "") + "|" +
+                              (o.trim_db ? fixed(*o.trim_db, 6) : "");
+      try {
+        if (const auto it = group_index.find(key); it != group_index.end()) {
+          group_of_row[i] = it->second;
+        } else {
+          if (!r.profile.empty() && !named.count(r.profile)) named.emplace(r.profile, load_profile(r.profile));
+          const Profile& base = r.profile.empty() ? profile : named.at(r.profile);
+          group_profiles.push_back(profile_with_overrides(base, o, r.where));
+          group_of_row[i] = group_index[key] = group_profiles.size() - 1;
+        }
+        const Profile& gp = group_profiles[group_of_row[i]];
+        formats[i] = options.format.value_or(gp.delivery.format);
+        check_format_supported(formats[i], options.bits.value_or(gp.delivery.bits));
+      } catch (const Error& e) {
+        row_problem[i] = e.message();
+      }
+    }
+    // Rows whose profile could not be made are problems; the others are planned.
+    std::vector<ManifestRow> usable;
+    std::vector<OutputFormat> usable_formats;
+    std::vector<std::size_t> usable_group;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (!row_problem[i].empty()) {
+        plan.problems.push_back({rows[i].input.string(), rows[i].where + ": " + row_problem[i]});
+        continue;
+      }
+      usable.push_back(rows[i]);
+      usable_formats.push_back(formats[i]);
+      usable_group.push_back(group_of_row[i]);
+    }
+    rows = std::move(usable);
+    ManifestPlan mp = plan_manifest(rows, out_dir, usable_formats);
+    for (auto& p : mp.plan.problems) plan.problems.push_back(std::move(p));
+    plan.jobs = std::move(mp.plan.jobs);
+    row_of_job = std::move(mp.rows);
+    for (const ManifestRow* r : row_of_job) group_of_job.push_back(usable_group[static_cast<std::size_t>(r - rows.data())]);
+  } else {
+    plan = plan_jobs(a.inputs, out_dir, format);
+    group_of_job.assign(plan.jobs.size(), 0);
+  }
   for (const auto& p : plan.problems) print_error(p.input + ": " + p.message);
   std::vector<std::unique_ptr<TrackIo>> tracks;
   for (const auto& job : plan.jobs) tracks.push_back(make_file_track(job));
@@ -301,9 +394,34 @@ int run_master(const MasterArgs& a) {
     progress.clear();
     std::cerr << "lathe: warning: " << what << "\n" << std::flush;
   };
-  const FallbackResult run =
-      master_with_fallback(tracks, profile, std::span<Engine* const>(engines), fallback, options, on_track_done, warn);
-  const MasterResult& result = run.result;
+  // One run per group (all of INPUT... is group 0), merged in the order of the jobs.
+  MasterResult result;
+  result.tracks.resize(tracks.size());
+  bool stopped = false;
+  for (std::size_t g = 0; g < group_profiles.size(); ++g) {
+    std::vector<std::size_t> members;
+    for (std::size_t k = 0; k < tracks.size(); ++k)
+      if (group_of_job[k] == g) members.push_back(k);
+    if (members.empty()) continue;
+    std::vector<std::unique_ptr<TrackIo>> group_tracks;
+    for (const std::size_t k : members) group_tracks.push_back(std::move(tracks[k]));
+    const FallbackResult run = master_with_fallback(group_tracks, group_profiles[g],
+                                                    std::span<Engine* const>(engines), fallback, options,
+                                                    on_track_done, warn);
+    for (std::size_t m = 0; m < members.size(); ++m) {
+      tracks[members[m]] = std::move(group_tracks[m]);
+      result.tracks[members[m]] = run.result.tracks[m];
+    }
+    for (const auto& al : run.result.albums) result.albums.push_back(al);
+    for (const auto& [stage, sec] : run.result.stage_seconds) result.stage_seconds[stage] += sec;
+    result.audio_seconds += run.result.audio_seconds;
+    result.wall_seconds += run.result.wall_seconds;
+    if (result.engine.empty() || run.result.engine.find(" then ") != std::string::npos ||
+        run.result.engine.find("stopped") != std::string::npos)
+      result.engine = run.result.engine;
+    stopped = stopped || run.stopped;
+  }
+  if (result.engine.empty()) result.engine = engines[0]->description();
   progress.clear();
 
   for (const AlbumReport& al : result.albums) {
@@ -339,6 +457,18 @@ int run_master(const MasterArgs& a) {
 
   if (!a.report.empty()) {
     nlohmann::json j = make_report(result, profile, format, bits);
+    // A manifest run says, per track, which row it came from and the profile and overrides it was mastered with.
+    for (std::size_t k = 0; k < row_of_job.size() && k < j["tracks"].size(); ++k) {
+      const ManifestRow& r = *row_of_job[k];
+      nlohmann::json m = {{"row", r.where}, {"profile", group_profiles[group_of_job[k]].name}};
+      if (!r.album.empty()) m["album"] = r.album;
+      if (r.track_number > 0) m["track"] = r.track_number;
+      if (r.target_lufs) m["target_lufs"] = *r.target_lufs;
+      if (r.ceiling_dbtp) m["ceiling_dbtp"] = *r.ceiling_dbtp;
+      if (r.trim_db) m["trim_db"] = *r.trim_db;
+      j["tracks"][k]["manifest"] = m;
+    }
+    if (!a.shard.empty()) j["shard"] = a.shard;
     for (const auto& p : plan.problems)
       j["tracks"].push_back({{"input", p.input}, {"status", "failed"}, {"error", p.message}});
     j["summary"]["failed"] = failed;
@@ -348,10 +478,10 @@ int run_master(const MasterArgs& a) {
     } catch (const Error& e) {
       // The masters are written; only the report is lost: a partial failure, not a usage error.
       print_error("report: " + e.message());
-      return run.stopped ? kExitEngineUnavailable : kExitSomeFailed;
+      return stopped ? kExitEngineUnavailable : kExitSomeFailed;
     }
   }
-  if (run.stopped) return kExitEngineUnavailable;
+  if (stopped) return kExitEngineUnavailable;
   return failed > 0 || album_failures > 0 ? kExitSomeFailed : kExitOk;
 }
 

@@ -23,6 +23,8 @@ inline constexpr int kExitEngineUnavailable = 3;  // --engine gpu without a usab
 
 struct MasterArgs {
   std::vector<std::string> inputs;
+  std::string manifest;  // instead of inputs
+  std::string shard;     // "K/N", manifest runs
   std::string out_dir;
   std::string profile = "streaming";
   std::string engine = "auto";

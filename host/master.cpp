@@ -19,6 +19,7 @@
 #include "host/io/audio_reader.hpp"
 #include "host/io/atomic_file.hpp"
 #include "host/io/audio_writer.hpp"
+#include "host/io/manifest.hpp"
 #include "host/meter/meter.hpp"
 #include "host/stages/limiter_stage.hpp"
 #include "host/util/sha256.hpp"
@@ -39,6 +40,7 @@ class FileTrack final : public TrackIo {
   explicit FileTrack(Job job) : job_(std::move(job)) {}
   std::string name() const override { return job_.input.string(); }
   std::string output_name() const override { return job_.output.string(); }
+  std::string album_key() const override { return job_.album.empty() ? TrackIo::album_key() : "album:" + job_.album; }
   bool output_exists() const override {
     std::error_code ec;
     return std::filesystem::exists(job_.output, ec);
@@ -56,6 +58,8 @@ class FileTrack final : public TrackIo {
     reader_ = std::make_unique<AudioReader>(job_.input);
   }
   void open_output(const WriterSpec& spec, bool overwrite) override {
+    if (!job_.confine_to.empty())
+      confined_output(job_.confine_to, job_.output.lexically_relative(job_.confine_to).generic_string());
     std::error_code ec;
     const auto folder = job_.output.parent_path();
     if (!folder.empty()) std::filesystem::create_directories(folder, ec);
@@ -292,7 +296,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   } wait_on_exit{deliveries};
   // Album mode: the tracks of one input folder are delivered together once all of them have left the chain.
   auto album_of = [&](std::size_t i) {
-    return album ? std::filesystem::path(tracks[i]->name()).parent_path().string() : std::to_string(i);
+    return album ? tracks[i]->album_key() : std::to_string(i);
   };
   std::map<std::string, std::size_t> album_left;
   for (std::size_t i = 0; i < tracks.size(); ++i) ++album_left[album_of(i)];

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <stdexcept>
 #include <map>
@@ -26,6 +27,9 @@ class TrackIo {
   virtual ~TrackIo() = default;
   virtual std::string name() const = 0;          // for messages: the input path
   virtual std::string output_name() const = 0;   // the output path, or empty
+  // Album mode delivers the tracks with the same key together (one common gain): by default the input's folder;
+  // a manifest's album column.
+  virtual std::string album_key() const { return std::filesystem::path(name()).parent_path().string(); }
   // True when the output already exists (checked before analysis, so a rerun does not decode finished tracks).
   virtual bool output_exists() const { return false; }
   // Opens the input; throws InputError. Fills rate, channels, declared frames and metadata.

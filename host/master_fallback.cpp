@@ -124,6 +124,7 @@ class RunTrack final : public TrackIo {
 
   std::string name() const override { return target_.name(); }
   std::string output_name() const override { return target_.output_name(); }
+  std::string album_key() const override { return target_.album_key(); }
   bool output_exists() const override { return !replace_own_ && target_.output_exists(); }
   AudioInfo open_input() override { return target_.open_input(); }
   std::int64_t read_interleaved(float* out, std::int64_t max_frames) override {
@@ -314,7 +315,7 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
     // Albums are reported whole (see on_primary), so no album should be split between the engines; if one is,
     // its redone tracks get an album gain of their own, which the warning says.
     if (profile.whole_track_delivery() && (options.album || profile.targets.album)) {
-      auto folder = [&](std::size_t i) { return std::filesystem::path(names[i].first).parent_path().string(); };
+      auto folder = [&](std::size_t i) { return tracks[i]->album_key(); };
       std::set<std::string> redone, split;
       for (const std::size_t i : redo) redone.insert(folder(i));
       for (std::size_t i = 0; i < n; ++i)

@@ -21,6 +21,7 @@ class TrackRef final : public TrackIo {
   explicit TrackRef(TrackIo& t) : t_(t) {}
   std::string name() const override { return t_.name(); }
   std::string output_name() const override { return t_.output_name(); }
+  std::string album_key() const override { return t_.album_key(); }
   bool output_exists() const override { return t_.output_exists(); }
   AudioInfo open_input() override { return t_.open_input(); }
   std::int64_t read_interleaved(float* out, std::int64_t max_frames) override {
@@ -63,7 +64,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   if (album) {
     std::map<std::string, std::size_t> unit_of;
     for (std::size_t i = 0; i < tracks.size(); ++i) {
-      const std::string key = std::filesystem::path(tracks[i]->name()).parent_path().string();
+      const std::string key = tracks[i]->album_key();
       const auto [it, fresh] = unit_of.emplace(key, units.size());
       if (fresh) units.emplace_back();
       units[it->second].push_back(i);

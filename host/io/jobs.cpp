@@ -105,7 +105,7 @@ JobPlan plan_jobs(const std::vector<std::string>& inputs, const fs::path& out_di
                                                 " (rename one of the inputs)"});
       continue;
     }
-    plan.jobs.push_back({in, out});
+    plan.jobs.push_back({in, out, {}});
   }
   return plan;
 }

@@ -12,6 +12,10 @@ namespace lathe::host {
 struct Job {
   std::filesystem::path input;
   std::filesystem::path output;
+  std::string album{};  // a manifest's album: album mode groups by it (empty: by the input's folder)
+  // A manifest's OUTDIR: the output is confined to it again right before it is written (a folder on the way may
+  // have become a symlink since the plan was made). Empty for INPUT... jobs, which plan_jobs confines.
+  std::filesystem::path confine_to{};
 };
 
 struct PlanProblem {

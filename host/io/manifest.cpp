@@ -642,4 +642,47 @@ int shard_of(std::string_view key, int count) {
 
 bool in_shard(const ManifestRow& row, Shard shard) { return shard_of(shard_key(row), shard.count) == shard.index; }
 
+ManifestPlan plan_manifest(const std::vector<ManifestRow>& rows, const std::filesystem::path& out_dir,
+                           const std::vector<OutputFormat>& formats) {
+  if (formats.size() != rows.size()) throw std::invalid_argument("plan_manifest: one format per row");
+  ManifestPlan out;
+  std::set<std::filesystem::path> inputs;
+  for (const ManifestRow& r : rows) inputs.insert(std::filesystem::absolute(r.input).lexically_normal());
+  std::map<std::filesystem::path, std::string> claimed;  // output -> the row that claims it
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const ManifestRow& r = rows[i];
+    const OutputFormat format = formats[i];
+    const std::string who = r.where.empty() ? r.input.string() : r.where;
+    std::string name = r.output;
+    if (name.empty()) {
+      std::filesystem::path p = r.input.filename();
+      p.replace_extension("." + extension_of(format));
+      name = p.string();
+    }
+    std::filesystem::path output;
+    try {
+      output = confined_output(out_dir, name);
+    } catch (const Error& e) {
+      out.plan.problems.push_back({r.input.string(), who + ": " + e.message()});
+      continue;
+    }
+    const std::filesystem::path norm = std::filesystem::absolute(output).lexically_normal();
+    if (inputs.count(norm)) {
+      out.plan.problems.push_back({r.input.string(), who + ": output " + output.string() +
+                                                         " would replace an input (choose an output folder apart "
+                                                         "from the inputs)"});
+      continue;
+    }
+    const auto [it, fresh] = claimed.emplace(norm, who);
+    if (!fresh) {
+      out.plan.problems.push_back({r.input.string(), who + ": output " + output.string() + " is already the output of " +
+                                                         it->second + " (give one of them another output name)"});
+      continue;
+    }
+    out.plan.jobs.push_back(Job{r.input, output, r.album, out_dir});
+    out.rows.push_back(&r);
+  }
+  return out;
+}
+
 }  // namespace lathe::host

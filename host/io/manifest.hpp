@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "host/errors.hpp"
+#include "host/io/jobs.hpp"
 
 namespace lathe::host {
 
@@ -93,6 +94,18 @@ int shard_of(std::string_view key, int count);
 // Whether `row` belongs to `shard`: shard_of(shard_key(row), shard.count) == shard.index. Independent of row order
 // and of the other rows, so the N shards of a manifest hold every row exactly once.
 bool in_shard(const ManifestRow& row, Shard shard);
+
+// The rows as jobs: each output confined to `out_dir` (confined_output), named after the input's file name with
+// the extension of the row's delivery format (`formats[i]` for rows[i]) when the row names none; the row's album
+// becomes the job's album key. Refused,
+// as problems (the other rows go on): an output that leaves OUTDIR, one that would replace an input of the
+// manifest, one that another row already claims. `rows[k]` is the row of `plan.jobs[k]`.
+struct ManifestPlan {
+  JobPlan plan;
+  std::vector<const ManifestRow*> rows;
+};
+ManifestPlan plan_manifest(const std::vector<ManifestRow>& rows, const std::filesystem::path& out_dir,
+                           const std::vector<OutputFormat>& formats);
 
 // ---- exposed for tests ---------------------------------------------------------------------------------------
 

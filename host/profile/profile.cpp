@@ -257,4 +257,37 @@ std::string Profile::to_toml() const {
   return os.str() + "\n";
 }
 
+Profile profile_with_overrides(const Profile& base, const ProfileOverrides& o, const std::string& where) {
+  if (!o.target_lufs && !o.ceiling_dbtp && !o.trim_db) return base;
+  // Through the profile's own TOML, so that the values go through the same checks as a file's.
+  toml::table root;
+  try {
+    root = toml::parse(base.to_toml());
+  } catch (const toml::parse_error& e) {
+    throw ProfileError("cannot restate profile '" + base.name + "' for " + where + ": " + std::string(e.description()));
+  }
+  toml::table& targets = *root["targets"].as_table();
+  if (o.target_lufs) targets.insert_or_assign("integrated_lufs", *o.target_lufs);
+  if (o.ceiling_dbtp) {
+    targets.insert_or_assign("ceiling_dbtp", *o.ceiling_dbtp);
+    // A limiter stage's own ceiling would win over the targets': the override is the track's ceiling.
+    if (toml::array* list = root["stage"].as_array())
+      for (auto& node : *list)
+        if (toml::table* st = node.as_table(); st && st->get("type") && st->get("type")->value_or(std::string()) ==
+                                                         "limiter")
+          st->insert_or_assign("ceiling_dbtp", *o.ceiling_dbtp);
+  }
+  if (o.trim_db) {
+    toml::table trim;
+    trim.insert_or_assign("type", "gain");
+    trim.insert_or_assign("gain_db", *o.trim_db);
+    if (toml::array* list = root["stage"].as_array()) list->insert(list->begin(), trim);
+  }
+  std::ostringstream os;
+  os << root;
+  Profile p = parse_profile(os.str() + "\n", base.source + " with the overrides of " + where);
+  p.source = base.source;
+  return p;
+}
+
 }  // namespace lathe::host

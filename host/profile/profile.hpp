@@ -72,4 +72,14 @@ Profile parse_profile(const std::string& text, const std::string& source);
 // A built-in name (see builtin_profiles()) or a path to a .toml file. Throws ProfileError.
 Profile load_profile(const std::string& name_or_path);
 
+// Per-track overrides (a manifest's target_lufs, ceiling_dbtp and trim_db columns, docs/manifest.md).
+struct ProfileOverrides {
+  std::optional<double> target_lufs;   // [targets] integrated_lufs
+  std::optional<double> ceiling_dbtp;  // [targets] ceiling_dbtp, and every limiter stage's ceiling
+  std::optional<double> trim_db;       // a gain stage at the head of the chain
+};
+// `base` with the overrides applied and checked like a profile file's values (`where` names them in errors).
+// Throws ProfileError.
+Profile profile_with_overrides(const Profile& base, const ProfileOverrides& overrides, const std::string& where);
+
 }  // namespace lathe::host

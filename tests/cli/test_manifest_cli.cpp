@@ -1,0 +1,123 @@
+// `lathe master --manifest FILE [--shard K/N]` (issue 9): rows become tracks with their own output names,
+// profiles and overrides; outputs never leave OUTDIR; shards split a manifest into disjoint parts that cover it.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tests/support.hpp"
+
+namespace lathe::test {
+namespace {
+
+void wav(const fs::path& path, double seconds, unsigned seed) {
+  fs::create_directories(path.parent_path());
+  ASSERT_TRUE(write_audio(path, music_like(2, static_cast<std::int64_t>(seconds * 44100), 44100, seed), 44100,
+                          SF_FORMAT_WAV | SF_FORMAT_PCM_24))
+      << path;
+}
+
+void text(const fs::path& path, const std::string& body) {
+  std::ofstream(path, std::ios::binary) << body;
+}
+
+std::set<std::string> files_under(const fs::path& root) {
+  std::set<std::string> out;
+  if (!fs::exists(root)) return out;
+  for (const auto& e : fs::recursive_directory_iterator(root))
+    if (e.is_regular_file()) out.insert(fs::relative(e.path(), root).string());
+  return out;
+}
+
+nlohmann::json report(const fs::path& path) {
+  std::ifstream in(path);
+  return nlohmann::json::parse(in);
+}
+
+TEST(CliManifest, RowsGetTheirNamesProfilesAndOverrides) {
+  TempDir dir;
+  wav(dir / "in/Сергей Прокофьев/01 Симфония.wav", 3.0, 1);
+  wav(dir / "in/日本/曲 1.wav", 3.0, 2);
+  wav(dir / "in/plain.wav", 3.0, 3);
+  text(dir / "list.csv",
+       "input,output,profile,target_lufs,trim_db\n"
+       "\"in/Сергей Прокофьев/01 Симфония.wav\",classical/01 symphony.wav,,-18,\n"
+       "in/日本/曲 1.wav,,cd-16,,-3\n"
+       "in/plain.wav,loud/plain.wav,,,\n");
+  const RunResult r = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(dir / "out") + " -q --report " +
+                                q(dir / "r.json"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(files_under(dir / "out"),
+            (std::set<std::string>{"classical/01 symphony.wav", "曲 1.wav", "loud/plain.wav"}));
+  const nlohmann::json j = report(dir / "r.json");
+  ASSERT_EQ(j["tracks"].size(), 3u);
+  // Row 1: the run's profile (streaming) at its own target; row 3: the run's target of -14.
+  EXPECT_NEAR(j["tracks"][0]["output_loudness"]["integrated_lufs"].get<double>(), -18.0, 0.15) << j["tracks"][0];
+  EXPECT_EQ(j["tracks"][0]["manifest"]["target_lufs"].get<double>(), -18.0);
+  EXPECT_NEAR(j["tracks"][2]["output_loudness"]["integrated_lufs"].get<double>(), -14.0, 0.15);
+  // Row 2: cd-16 keeps the loudness but for the trim: 3 dB quieter than its input, in 16 bits.
+  const double in_lufs = j["tracks"][1]["input_loudness"]["integrated_lufs"].get<double>();
+  EXPECT_NEAR(j["tracks"][1]["output_loudness"]["integrated_lufs"].get<double>(), in_lufs - 3.0, 0.05);
+  EXPECT_EQ(j["tracks"][1]["manifest"]["profile"], "cd-16");
+  EXPECT_EQ(read_audio(dir / "out" / "曲 1.wav").format & SF_FORMAT_SUBMASK, SF_FORMAT_PCM_16);
+}
+
+TEST(CliManifest, OutputsThatWouldLeaveOutdirAreRefused) {
+  TempDir dir;
+  wav(dir / "in/a.wav", 1.0, 1);
+  wav(dir / "in/b.wav", 1.0, 2);
+  fs::create_directories(dir / "outside");
+  fs::create_directories(dir / "out");
+  fs::create_symlink(dir / "outside", dir / "out" / "link");
+  // A name that leaves OUTDIR by itself makes the manifest invalid: nothing is mastered (exit 2).
+  for (const char* name : {"../escaped.wav", "/tmp/lathe-escaped.wav", "a/../../escaped.wav"}) {
+    text(dir / "bad.csv", std::string("input,output\nin/b.wav,fine/b.wav\nin/a.wav,") + name + "\n");
+    const RunResult r = run_lathe("master --manifest " + q(dir / "bad.csv") + " -o " + q(dir / "out") + " -q");
+    EXPECT_EQ(r.exit_code, 2) << name << ": " << r.output;
+    EXPECT_NE(r.output.find("bad.csv:3"), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir / "out" / "fine"));
+  }
+  EXPECT_FALSE(fs::exists(dir / "escaped.wav"));
+  EXPECT_FALSE(fs::exists("/tmp/lathe-escaped.wav"));
+  // Through a symlink inside OUTDIR that points outside: that row fails, the others are written (exit 1).
+  text(dir / "list.csv", "input,output\nin/a.wav,link/escaped.wav\nin/b.wav,fine/b.wav\n");
+  const RunResult r = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(dir / "out") + " -q");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(fs::exists(dir / "out" / "fine" / "b.wav"));
+  EXPECT_TRUE(fs::is_empty(dir / "outside"));
+  EXPECT_NE(r.output.find("list.csv:2"), std::string::npos) << r.output;
+}
+
+TEST(CliManifest, ShardsAreDisjointAndCoverTheManifest) {
+  TempDir dir;
+  std::string csv = "input,output\n";
+  for (int i = 0; i < 7; ++i) {
+    wav(dir / ("in/t" + std::to_string(i) + ".wav"), 0.5, static_cast<unsigned>(i + 1));
+    csv += "in/t" + std::to_string(i) + ".wav,o" + std::to_string(i) + ".wav\n";
+  }
+  text(dir / "list.csv", csv);
+  std::set<std::string> all;
+  std::size_t total = 0;
+  for (int k = 1; k <= 3; ++k) {
+    const fs::path out = dir / ("out" + std::to_string(k));
+    const RunResult r = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(out) + " -q --profile "
+                                  "transparent --shard " + std::to_string(k) + "/3");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const auto got = files_under(out);
+    total += got.size();
+    all.insert(got.begin(), got.end());
+  }
+  EXPECT_EQ(total, 7u);     // no row in two shards
+  EXPECT_EQ(all.size(), 7u);  // every row in one
+  const RunResult bad = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(dir / "x") + " --shard 4/3");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  const RunResult both = run_lathe("master " + q(dir / "in/t0.wav") + " --manifest " + q(dir / "list.csv") + " -o " +
+                                   q(dir / "x"));
+  EXPECT_EQ(both.exit_code, 2) << both.output;
+}
+
+}  // namespace
+}  // namespace lathe::test
