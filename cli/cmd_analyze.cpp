@@ -1,5 +1,6 @@
 // `lathe analyze INPUT...`: loudness (BS.1770 / EBU R 128), true peak and quality checks of every track, in
 // parallel over tracks; a table on the terminal, and optionally JSON ("lathe.analysis/1") and CSV.
+// `lathe verify OUTDIR --profile NAME`: the same measures held to a profile (at the end of this file).
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
@@ -14,6 +15,7 @@
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <map>
 #include <set>
 
 #include "cli/commands.hpp"
@@ -23,6 +25,8 @@
 #include "host/io/audio_reader.hpp"
 #include "host/master.hpp"
 #include "host/meter/meter.hpp"
+#include "host/profile/profile.hpp"
+#include "host/stages/limiter_stage.hpp"
 #include "host/report/analysis_json.hpp"
 
 namespace lathe::cli {
@@ -431,6 +435,104 @@ int run_analyze(const AnalyzeArgs& a) {
   if (!a.json.empty()) emit("--json", a.json, make_analysis_json(tracks, album, summary).dump(2) + "\n");
   if (!a.csv.empty()) emit("--csv", a.csv, make_analysis_csv(tracks));
   return failed > 0 || write_failed ? kExitSomeFailed : kExitOk;
+}
+
+// ---- lathe verify OUTDIR --profile NAME ----------------------------------------------------------------------
+// The compliance check before delivery: every audio file under OUTDIR is measured again and held to the
+// profile's delivery (sample rate, word length) and targets (integrated loudness within the tolerance, true peak
+// at or under the ceiling, both as lathe's meter reads them; in album mode the album's loudness, per folder).
+
+CLI::App* add_verify(CLI::App& app, VerifyArgs& a) {
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Measure delivered files again and fail (exit 1) on any off target, over the ceiling or in the "
+                "wrong format for the profile");
+  cmd->add_option("OUTDIR", a.out_dir, "Folder of delivered files (searched recursively)")->required();
+  cmd->add_option("-p,--profile", a.profile, "The profile the files were mastered with (name or .toml file)")
+      ->capture_default_str();
+  cmd->add_flag("--album", a.album, "Check each folder's album loudness instead of each track's (album mode)");
+  cmd->add_option("--threads", a.threads, "CPU threads (default: all cores)")->check(CLI::Range(1, 4096));
+  cmd->add_flag("-q,--quiet", a.quiet, "Print only the failures and the summary");
+  cmd->footer("Exit codes:\n  0  every file complies\n  1  some file is off target, over the ceiling, in the wrong "
+              "format or unreadable\n  2  usage error (no files, bad profile)\n");
+  return cmd;
+}
+
+int run_verify(const VerifyArgs& a) {
+  const Profile profile = load_profile(a.profile);  // ProfileError -> exit 2
+  std::vector<Input> found = find_inputs({a.out_dir});
+  std::vector<std::string> names;
+  for (const Input& in : found)
+    if (in.problem.empty()) names.push_back(in.name);
+  if (names.empty()) throw UsageError("no audio files found in " + a.out_dir, "give the folder lathe master wrote");
+  std::sort(names.begin(), names.end());
+  std::unique_ptr<tbb::global_control> threads;
+  if (a.threads > 0)
+    threads = std::make_unique<tbb::global_control>(tbb::global_control::max_allowed_parallelism,
+                                                    static_cast<std::size_t>(a.threads));
+  const bool album = a.album || profile.targets.album;
+  std::vector<AnalysedTrack> tracks(names.size());
+  tbb::parallel_for(std::size_t{0}, names.size(), [&](std::size_t i) { tracks[i] = analyse_file(names[i], album, false); });
+
+  const std::optional<double> target = profile.targets.integrated_lufs;
+  const double tolerance = profile.targets.tolerance_lu;
+  // The ceiling the profile delivers to: its targets', else its limiter's own.
+  std::optional<double> ceiling = profile.targets.ceiling_dbtp;
+  for (const auto& st : profile.stages)
+    if (const auto* lim = dynamic_cast<const LimiterStage*>(st.get())) ceiling = lim->params(ceiling).ceiling_dbtp;
+  // libsndfile's names of the encodings ("Signed 24 bit PCM", "32 bit float"), and ours for messages.
+  const bool is_float = profile.delivery.bits == SampleBits::kFloat32;
+  const std::string word_sf =
+      is_float ? "32 bit float" : std::to_string(static_cast<int>(profile.delivery.bits)) + " bit PCM";
+  const std::string word =
+      is_float ? "32-bit float" : std::to_string(static_cast<int>(profile.delivery.bits)) + "-bit PCM";
+  std::map<std::string, std::vector<std::size_t>> folders;
+  for (std::size_t i = 0; i < tracks.size(); ++i) folders[fs::path(names[i]).parent_path().string()].push_back(i);
+  std::map<std::string, std::optional<double>> album_lufs;
+  if (album) {
+    for (const auto& [folder, idx] : folders) {
+      std::vector<meter::TrackReport> reports;
+      for (const std::size_t i : idx)
+        if (tracks[i].ok) reports.push_back(tracks[i].report);
+      album_lufs[folder] = meter::album_integrated_lufs(reports);
+    }
+  }
+  int failed = 0;
+  for (std::size_t i = 0; i < tracks.size(); ++i) {
+    const AnalysedTrack& t = tracks[i];
+    std::vector<std::string> why;
+    if (!t.ok) {
+      why.push_back(t.error);
+    } else {
+      const meter::TrackReport& r = t.report;
+      if (profile.delivery.sample_rate_hz && r.rate_hz != *profile.delivery.sample_rate_hz)
+        why.push_back("rate " + std::to_string(r.rate_hz) + " Hz, the profile delivers " +
+                      std::to_string(*profile.delivery.sample_rate_hz) + " Hz");
+      if (t.encoding.find(word_sf) == std::string::npos)
+        why.push_back(t.encoding + ", the profile delivers " + word);
+      if (target) {
+        const std::optional<double> got =
+            album ? album_lufs[fs::path(names[i]).parent_path().string()] : r.integrated_lufs;
+        const std::string what = album ? "album" : "integrated";
+        if (!got)
+          why.push_back(what + " loudness below gate, target " + fixed(*target, 1) + " LUFS");
+        else if (std::abs(*got - *target) > tolerance)
+          why.push_back(what + " " + fixed(*got, 2) + " LUFS, target " + fixed(*target, 1) + " +- " +
+                        fixed(tolerance, 2));
+      }
+      if (ceiling && r.true_peak_dbtp > *ceiling)
+        why.push_back("true peak " + fixed(r.true_peak_dbtp, 2) + " dBTP over the ceiling " + fixed(*ceiling, 1));
+    }
+    if (!why.empty()) ++failed;
+    if (why.empty() && a.quiet) continue;
+    std::cout << (why.empty() ? "ok      " : "FAILED  ") << names[i];
+    if (t.ok)
+      std::cout << "  (" << level(t.report.integrated_lufs) << " LUFS, " << peak(t.report.true_peak_dbtp) << " dBTP)";
+    std::cout << "\n";
+    for (const auto& w : why) std::cout << "        " << w << "\n";
+  }
+  std::cout << tracks.size() - static_cast<std::size_t>(failed) << " of " << tracks.size() << " files comply with '"
+            << profile.name << "'" << (failed ? "; " + std::to_string(failed) + " do not" : std::string()) << "\n";
+  return failed ? kExitSomeFailed : kExitOk;
 }
 
 }  // namespace lathe::cli

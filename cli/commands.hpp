@@ -68,6 +68,16 @@ struct AnalyzeArgs {
 CLI::App* add_analyze(CLI::App& app, AnalyzeArgs& args);
 int run_analyze(const AnalyzeArgs& args);
 
+struct VerifyArgs {
+  std::string out_dir;
+  std::string profile = "streaming";
+  bool album = false;
+  int threads = 0;
+  bool quiet = false;
+};
+CLI::App* add_verify(CLI::App& app, VerifyArgs& args);
+int run_verify(const VerifyArgs& args);
+
 // The engine for --engine auto|cpu|gpu: auto falls back to the CPU with a note on stderr; gpu throws GpuError
 // (exit 3) when no GPU works.
 std::unique_ptr<host::Engine> choose_engine(const std::string& choice);

@@ -48,8 +48,10 @@ int main(int argc, char** argv) {
   ProfilesArgs profiles;
   DemoArgs demo;
   AnalyzeArgs analyze;
+  VerifyArgs verify;
   CLI::App* master_cmd = add_master(app, master);
   CLI::App* analyze_cmd = add_analyze(app, analyze);
+  CLI::App* verify_cmd = add_verify(app, verify);
   CLI::App* profiles_cmd = add_profiles(app, profiles);
   CLI::App* demo_cmd = add_demo(app, demo);
   master_cmd->footer(kExitCodesText);
@@ -72,6 +74,7 @@ int main(int argc, char** argv) {
     }
     if (*master_cmd) return run_master(master);
     if (*analyze_cmd) return run_analyze(analyze);
+    if (*verify_cmd) return run_verify(verify);
     if (*profiles_cmd) return run_profiles(profiles);
     if (*demo_cmd) return run_demo(demo);
     std::cout << app.help();
