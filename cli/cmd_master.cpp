@@ -1,5 +1,6 @@
 // `lathe master INPUT... -o OUTDIR`: plan the jobs, pick the engine, master, print a table, write the report.
 #include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include "host/io/atomic_file.hpp"
 #include "host/io/jobs.hpp"
 #include "host/io/manifest.hpp"
+#include "host/io/resume.hpp"
 #include "host/master.hpp"
 #include "host/master_fallback.hpp"
 #include "host/profile/profile.hpp"
@@ -119,6 +121,9 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
       ->capture_default_str();
   cmd->add_option("--report", a.report, "Write a JSON report of the run to this file");
   cmd->add_flag("--overwrite", a.overwrite, "Replace outputs that already exist (never an input)");
+  cmd->add_flag("--force", a.force,
+                "Master every track again, replacing existing outputs (a rerun otherwise skips the tracks it "
+                "finished before with the same input, profile and options, and redoes the rest)");
   cmd->add_flag("--album", a.album,
                 "Album mode: the tracks of each input folder get one common gain so that the album hits the "
                 "profile's loudness target, keeping their relative levels (also [targets] album = true)");
@@ -364,6 +369,45 @@ int run_master(const MasterArgs& a) {
     group_of_job.assign(plan.jobs.size(), 0);
   }
   for (const auto& p : plan.problems) print_error(p.input + ": " + p.message);
+
+  // Resume (host/io/resume.hpp): each job's fingerprint; a job finished before with the same one is skipped, the
+  // others get a pending record first. In album mode an album is redone whole when any of its tracks is.
+  std::vector<std::string> fingerprint(plan.jobs.size());
+  std::vector<bool> skipped(plan.jobs.size(), false);
+  tbb::parallel_for(std::size_t{0}, plan.jobs.size(), [&](std::size_t k) {
+    const Profile& gp = group_profiles[group_of_job[k]];
+    const std::string settings = std::string("version ") + LATHE_VERSION + "\nformat " +
+                                 to_string(options.format.value_or(gp.delivery.format)) + "\nbits " +
+                                 to_string(options.bits.value_or(gp.delivery.bits)) + "\nalbum " +
+                                 (options.album ? "on" : "off") + "\nprofile\n" + gp.to_toml();
+    try {
+      fingerprint[k] = track_fingerprint(settings, plan.jobs[k].input);
+      skipped[k] = !a.force && finished_before(out_dir, plan.jobs[k].output, fingerprint[k]);
+    } catch (const Error&) {
+      // Unreadable input: the track fails when it is opened, with the reader's message.
+    }
+  });
+  {
+    std::map<std::string, bool> album_redone;
+    auto album_of = [&](std::size_t k) {
+      const Job& j = plan.jobs[k];
+      return j.album.empty() ? "folder:" + j.input.parent_path().string() : "album:" + j.album;
+    };
+    auto in_album_mode = [&](std::size_t k) { return options.album || group_profiles[group_of_job[k]].targets.album; };
+    for (std::size_t k = 0; k < plan.jobs.size(); ++k)
+      if (in_album_mode(k) && !skipped[k]) album_redone[album_of(k)] = true;
+    for (std::size_t k = 0; k < plan.jobs.size(); ++k)
+      if (in_album_mode(k) && album_redone.count(album_of(k))) skipped[k] = false;
+  }
+  for (std::size_t k = 0; k < plan.jobs.size(); ++k) {
+    if (skipped[k] || fingerprint[k].empty()) continue;
+    Job& job = plan.jobs[k];
+    job.replace_own = a.force || is_own_output(out_dir, job.output);
+    write_pending_record(out_dir, job.output, fingerprint[k]);
+  }
+  if (a.force) options.overwrite = true;
+  std::map<std::string, std::size_t> job_of_output;
+  for (std::size_t k = 0; k < plan.jobs.size(); ++k) job_of_output[plan.jobs[k].output.string()] = k;
   std::vector<std::unique_ptr<TrackIo>> tracks;
   for (const auto& job : plan.jobs) tracks.push_back(make_file_track(job));
 
@@ -378,6 +422,16 @@ int run_master(const MasterArgs& a) {
   Progress progress(tracks.size(), !a.quiet && ::isatty(STDERR_FILENO) != 0);
   auto on_track_done = [&](const TrackReport& r) {
     progress.clear();
+    if (r.ok) {
+      // The output is committed: its record says so, with its hash (a rerun skips it).
+      if (const auto it = job_of_output.find(r.output); it != job_of_output.end() && !fingerprint[it->second].empty()) {
+        try {
+          write_done_record(out_dir, r.output, fingerprint[it->second]);
+        } catch (const Error& e) {
+          print_error(r.output + ": cannot record it as finished (a rerun will master it again): " + e.message());
+        }
+      }
+    }
     if (!a.quiet) print_row(r);
     if (!r.ok) print_error(r.input + ": " + r.error);
     if (a.verbose && r.ok && r.delivery.whole_track)
@@ -401,7 +455,7 @@ int run_master(const MasterArgs& a) {
   for (std::size_t g = 0; g < group_profiles.size(); ++g) {
     std::vector<std::size_t> members;
     for (std::size_t k = 0; k < tracks.size(); ++k)
-      if (group_of_job[k] == g) members.push_back(k);
+      if (group_of_job[k] == g && !skipped[k]) members.push_back(k);
     if (members.empty()) continue;
     std::vector<std::unique_ptr<TrackIo>> group_tracks;
     for (const std::size_t k : members) group_tracks.push_back(std::move(tracks[k]));
@@ -422,6 +476,16 @@ int run_master(const MasterArgs& a) {
     stopped = stopped || run.stopped;
   }
   if (result.engine.empty()) result.engine = engines[0]->description();
+  // Skipped tracks: finished by an earlier run, reported as such.
+  std::size_t skipped_count = 0;
+  for (std::size_t k = 0; k < tracks.size(); ++k) {
+    if (!skipped[k]) continue;
+    ++skipped_count;
+    result.tracks[k].input = plan.jobs[k].input.string();
+    result.tracks[k].output = plan.jobs[k].output.string();
+    result.tracks[k].ok = true;
+    if (!a.quiet) std::cout << "skipped  (finished before)  " << result.tracks[k].input << "  ->  " << result.tracks[k].output << "\n";
+  }
   progress.clear();
 
   for (const AlbumReport& al : result.albums) {
@@ -436,8 +500,8 @@ int run_master(const MasterArgs& a) {
   const int album_failures = static_cast<int>(
       std::count_if(result.albums.begin(), result.albums.end(), [](const AlbumReport& al) { return !al.error.empty(); }));
   const int failed = result.failed() + static_cast<int>(plan.problems.size());
-  const int written = static_cast<int>(result.tracks.size()) - result.failed();
-  std::cout << written << " written, " << failed << " failed; " << fixed(result.audio_seconds, 1) << " s of audio in "
+  const int written = static_cast<int>(result.tracks.size()) - result.failed() - static_cast<int>(skipped_count);
+  std::cout << written << " written, " << (skipped_count ? std::to_string(skipped_count) + " skipped (finished before), " : std::string()) << failed << " failed; " << fixed(result.audio_seconds, 1) << " s of audio in "
             << fixed(result.wall_seconds, 2) << " s ("
             << fixed(result.wall_seconds > 0 ? result.audio_seconds / result.wall_seconds : 0.0, 1)
             << "x real time) on " << result.engine << "\n";
@@ -469,6 +533,10 @@ int run_master(const MasterArgs& a) {
       j["tracks"][k]["manifest"] = m;
     }
     if (!a.shard.empty()) j["shard"] = a.shard;
+    for (std::size_t k = 0; k < skipped.size() && k < j["tracks"].size(); ++k)
+      if (skipped[k])
+        j["tracks"][k] = {{"input", plan.jobs[k].input.string()}, {"output", plan.jobs[k].output.string()},
+                          {"status", "skipped"}};
     for (const auto& p : plan.problems)
       j["tracks"].push_back({{"input", p.input}, {"status", "failed"}, {"error", p.message}});
     j["summary"]["failed"] = failed;

@@ -36,6 +36,7 @@ struct MasterArgs {
   std::int64_t track_memory_mib = 1024;
   std::string report;
   bool overwrite = false;
+  bool force = false;
   bool quiet = false;
   bool verbose = false;
   bool album = false;

@@ -43,7 +43,7 @@ class FileTrack final : public TrackIo {
   std::string album_key() const override { return job_.album.empty() ? TrackIo::album_key() : "album:" + job_.album; }
   bool output_exists() const override {
     std::error_code ec;
-    return std::filesystem::exists(job_.output, ec);
+    return !job_.replace_own && std::filesystem::exists(job_.output, ec);
   }
   AudioInfo open_input() override {
     reader_ = std::make_unique<AudioReader>(job_.input);
@@ -66,7 +66,7 @@ class FileTrack final : public TrackIo {
     if (ec)
       throw OutputError("cannot create output folder " + folder.string() + ": " + ec.message(),
                         "choose an output folder you can write to");
-    writer_ = std::make_unique<AudioWriter>(job_.output, spec, overwrite);
+    writer_ = std::make_unique<AudioWriter>(job_.output, spec, overwrite || job_.replace_own);
   }
   void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) override {
     writer_->write_pcm(planar, frames);

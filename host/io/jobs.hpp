@@ -16,6 +16,8 @@ struct Job {
   // A manifest's OUTDIR: the output is confined to it again right before it is written (a folder on the way may
   // have become a symlink since the plan was made). Empty for INPUT... jobs, which plan_jobs confines.
   std::filesystem::path confine_to{};
+  // The output exists and is lathe's own (a resume record says so, host/io/resume.hpp): it may be replaced.
+  bool replace_own = false;
 };
 
 struct PlanProblem {

@@ -39,13 +39,16 @@ std::string bytes_of(const fs::path& path) {
 }
 
 // Every regular file under `dir`, relative to it, sorted ("" entries never; an absent dir gives none).
+// The files under `dir`, but for lathe's resume records (OUTDIR/.lathe, see host/io/resume.hpp).
 std::vector<std::string> files_under(const fs::path& dir) {
   std::vector<std::string> out;
   std::error_code ec;
   if (!fs::exists(dir, ec)) return out;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec))
+       it.increment(ec)) {
+    if (it->is_directory() && it->path().filename() == ".lathe") it.disable_recursion_pending();
     if (it->is_regular_file()) out.push_back(fs::relative(it->path(), dir).string());
+  }
   std::sort(out.begin(), out.end());
   return out;
 }

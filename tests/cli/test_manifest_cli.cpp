@@ -27,8 +27,10 @@ void text(const fs::path& path, const std::string& body) {
 std::set<std::string> files_under(const fs::path& root) {
   std::set<std::string> out;
   if (!fs::exists(root)) return out;
-  for (const auto& e : fs::recursive_directory_iterator(root))
-    if (e.is_regular_file()) out.insert(fs::relative(e.path(), root).string());
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    if (it->is_directory() && it->path().filename() == ".lathe") it.disable_recursion_pending();  // resume records
+    if (it->is_regular_file()) out.insert(fs::relative(it->path(), root).string());
+  }
   return out;
 }
 
