@@ -533,6 +533,8 @@ int run_master(const MasterArgs& a) {
       j["tracks"][k]["manifest"] = m;
     }
     if (!a.shard.empty()) j["shard"] = a.shard;
+    j["summary"]["skipped"] = skipped_count;
+    j["summary"]["written"] = j["summary"]["written"].get<int>() - static_cast<int>(skipped_count);
     for (std::size_t k = 0; k < skipped.size() && k < j["tracks"].size(); ++k)
       if (skipped[k])
         j["tracks"][k] = {{"input", plan.jobs[k].input.string()}, {"output", plan.jobs[k].output.string()},

@@ -79,6 +79,13 @@ struct VerifyArgs {
 CLI::App* add_verify(CLI::App& app, VerifyArgs& args);
 int run_verify(const VerifyArgs& args);
 
+struct ReportArgs {
+  std::vector<std::string> inputs;
+  std::string output;
+};
+CLI::App* add_report(CLI::App& app, ReportArgs& args);
+int run_report(const ReportArgs& args);
+
 // The engine for --engine auto|cpu|gpu: auto falls back to the CPU with a note on stderr; gpu throws GpuError
 // (exit 3) when no GPU works.
 std::unique_ptr<host::Engine> choose_engine(const std::string& choice);

@@ -49,9 +49,11 @@ int main(int argc, char** argv) {
   DemoArgs demo;
   AnalyzeArgs analyze;
   VerifyArgs verify;
+  ReportArgs report;
   CLI::App* master_cmd = add_master(app, master);
   CLI::App* analyze_cmd = add_analyze(app, analyze);
   CLI::App* verify_cmd = add_verify(app, verify);
+  CLI::App* report_cmd = add_report(app, report);
   CLI::App* profiles_cmd = add_profiles(app, profiles);
   CLI::App* demo_cmd = add_demo(app, demo);
   master_cmd->footer(kExitCodesText);
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
     if (*master_cmd) return run_master(master);
     if (*analyze_cmd) return run_analyze(analyze);
     if (*verify_cmd) return run_verify(verify);
+    if (*report_cmd) return run_report(report);
     if (*profiles_cmd) return run_profiles(profiles);
     if (*demo_cmd) return run_demo(demo);
     std::cout << app.help();

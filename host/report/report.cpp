@@ -1,6 +1,11 @@
 #include "host/report/report.hpp"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
+
+#include "host/errors.hpp"
 
 namespace lathe::host {
 namespace {
@@ -109,6 +114,77 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
     j["albums"] = albums;
   }
   return j;
+}
+
+nlohmann::json merge_reports(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& files) {
+  using nlohmann::json;
+  if (reports.empty()) throw InputError("no reports to merge", "give the shards' report files");
+  json tracks = json::array(), albums = json::array(), shards = json::array(), profiles = json::array();
+  std::map<std::string, std::size_t> track_at;  // output (or input) -> index in `tracks`
+  json stage_seconds = json::object();
+  double wall_max = 0, wall_sum = 0;
+  std::set<std::string> engines;
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const json& r = reports[i];
+    const std::string& file = files.at(i);
+    if (!r.is_object() || r.value("schema", "") != "lathe.report/1")
+      throw InputError(file + " is not a lathe report (schema lathe.report/1)", "give the files --report wrote");
+    shards.push_back({{"file", file}, {"shard", r.contains("shard") ? r["shard"] : json(nullptr)}});
+    if (r.contains("profile") && r["profile"].contains("name")) {
+      const json name = r["profile"]["name"];
+      if (std::find(profiles.begin(), profiles.end(), name) == profiles.end()) profiles.push_back(name);
+    }
+    if (r.contains("engine")) engines.insert(r["engine"].get<std::string>());
+    if (r.contains("tracks"))
+      for (const json& t : r["tracks"]) {
+        const std::string key = t.value("output", "") + "\n" + t.value("input", "");
+        if (const auto it = track_at.find(key); it != track_at.end()) {
+          tracks[it->second] = t;
+        } else {
+          track_at.emplace(key, tracks.size());
+          tracks.push_back(t);
+        }
+      }
+    if (r.contains("albums"))
+      for (const json& a : r["albums"]) albums.push_back(a);
+    if (r.contains("summary")) {
+      const json& s = r["summary"];
+      const double wall = s.value("wall_seconds", 0.0);
+      wall_max = std::max(wall_max, wall);
+      wall_sum += wall;
+      if (s.contains("stage_seconds"))
+        for (const auto& [k, v] : s["stage_seconds"].items()) stage_seconds[k] = stage_seconds.value(k, 0.0) + v.get<double>();
+    }
+  }
+  int written = 0, skipped = 0, failed = 0;
+  double audio = 0;
+  for (const json& t : tracks) {
+    const std::string status = t.value("status", "");
+    if (status == "written") {
+      ++written;
+      audio += t.value("duration_s", 0.0);
+    } else if (status == "skipped") {
+      ++skipped;
+    } else {
+      ++failed;
+    }
+  }
+  json m;
+  m["schema"] = "lathe.report/1";
+  m["version"] = LATHE_VERSION;
+  std::string engine;
+  for (const auto& e : engines) engine += (engine.empty() ? "" : "; ") + e;
+  m["engine"] = engine;
+  m["profile"] = reports.front().contains("profile") ? reports.front()["profile"] : json(nullptr);
+  if (profiles.size() > 1) m["profiles"] = profiles;
+  m["merged_from"] = shards;
+  m["summary"] = {{"tracks", tracks.size()},        {"written", written},
+                  {"skipped", skipped},             {"failed", failed},
+                  {"audio_seconds", audio},         {"wall_seconds", wall_max},
+                  {"wall_seconds_sum", wall_sum},   {"stage_seconds", stage_seconds}};
+  m["tracks"] = tracks;
+  if (!albums.empty()) m["albums"] = albums;
+  return m;
 }
 
 }  // namespace lathe::host

@@ -2,6 +2,8 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 #include "host/master.hpp"
 
@@ -12,5 +14,13 @@ namespace lathe::host {
 // status: "written"|"failed", error, rate_hz, channels, frames, duration_s, content_key, input_peak_dbfs
 // (null for digital silence), clipped_samples, metadata{...}}]}.
 nlohmann::json make_report(const MasterResult& result, const Profile& profile, OutputFormat format, SampleBits bits);
+
+// Joins the reports of the shards of one catalogue (`lathe report merge`): the tracks and albums of all, a track
+// reported by several (a shard run again) taken from the last report that has it; the summary counted again from
+// the tracks (written, skipped, failed, audio seconds), the stage seconds summed, the wall time as the longest
+// shard's and as the sum; `shards` lists each report's file and shard; the profile is the first report's, and
+// `profiles` names all when they differ. `files[i]` names reports[i] in errors. Throws InputError for a report
+// that is not lathe.report/1.
+nlohmann::json merge_reports(const std::vector<nlohmann::json>& reports, const std::vector<std::string>& files);
 
 }  // namespace lathe::host

@@ -106,7 +106,8 @@ TEST(CliManifest, ShardsAreDisjointAndCoverTheManifest) {
   for (int k = 1; k <= 3; ++k) {
     const fs::path out = dir / ("out" + std::to_string(k));
     const RunResult r = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(out) + " -q --profile "
-                                  "transparent --shard " + std::to_string(k) + "/3");
+                                  "transparent --shard " + std::to_string(k) + "/3 --report " +
+                                  q(dir / ("r" + std::to_string(k) + ".json")));
     ASSERT_EQ(r.exit_code, 0) << r.output;
     const auto got = files_under(out);
     total += got.size();
@@ -114,6 +115,23 @@ TEST(CliManifest, ShardsAreDisjointAndCoverTheManifest) {
   }
   EXPECT_EQ(total, 7u);     // no row in two shards
   EXPECT_EQ(all.size(), 7u);  // every row in one
+  // The shards' reports merge into one with every track once (shard 2 given twice: still once).
+  const std::string reports = q(dir / "r1.json") + " " + q(dir / "r2.json") + " " + q(dir / "r3.json") + " " +
+                              q(dir / "r2.json");
+  RunResult merged = run_lathe("report merge " + reports + " -o " + q(dir / "all.json"));
+  ASSERT_EQ(merged.exit_code, 0) << merged.output;
+  const nlohmann::json m = report(dir / "all.json");
+  EXPECT_EQ(m["summary"]["tracks"], 7);
+  EXPECT_EQ(m["summary"]["written"], 7);
+  EXPECT_EQ(m["merged_from"].size(), 4u);
+  std::set<std::string> outputs;
+  for (const auto& t : m["tracks"]) outputs.insert(t["output"].get<std::string>());
+  EXPECT_EQ(outputs.size(), 7u);
+  text(dir / "not-a-report.json", "{\"schema\": \"something else\"}");
+  merged = run_lathe("report merge " + q(dir / "r1.json") + " " + q(dir / "not-a-report.json") + " -o " +
+                     q(dir / "bad.json"));
+  EXPECT_EQ(merged.exit_code, 2) << merged.output;
+  EXPECT_FALSE(fs::exists(dir / "bad.json"));
   const RunResult bad = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(dir / "x") + " --shard 4/3");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   const RunResult both = run_lathe("master " + q(dir / "in/t0.wav") + " --manifest " + q(dir / "list.csv") + " -o " +
