@@ -120,6 +120,9 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 30))
       ->capture_default_str();
   cmd->add_option("--report", a.report, "Write a JSON report of the run to this file");
+  cmd->add_option("--report-csv", a.report_csv,
+                  "Also write the report's tracks as CSV (one row per track: status, loudness in and out, true "
+                  "peak, gain, gain reduction) to this file");
   cmd->add_flag("--overwrite", a.overwrite, "Replace outputs that already exist (never an input)");
   cmd->add_flag("--force", a.force,
                 "Master every track again, replacing existing outputs (a rerun otherwise skips the tracks it "
@@ -272,13 +275,14 @@ int run_master(const MasterArgs& a) {
   if (a.engine == "auto" && engine->kind() == "gpu") fallback = [] { return make_cpu_engine(); };
 
   // The report's folder must exist, so a run is never lost for want of its report.
-  if (!a.report.empty()) {
-    const fs::path report(a.report);
+  for (const std::string& file : {a.report, a.report_csv}) {
+    if (file.empty()) continue;
+    const fs::path report(file);
     const fs::path folder = report.parent_path().empty() ? fs::path(".") : report.parent_path();
     std::error_code ec;
     if (fs::is_directory(report, ec) || !fs::is_directory(folder, ec))
       throw UsageError("cannot write the report to " + report.string(),
-                       "give --report a file name in an existing folder");
+                       "give --report and --report-csv a file name in an existing folder");
   }
   // The output root must exist and be writable before anything starts.
   const fs::path out_dir(a.out_dir);
@@ -484,7 +488,9 @@ int run_master(const MasterArgs& a) {
     result.tracks[k].input = plan.jobs[k].input.string();
     result.tracks[k].output = plan.jobs[k].output.string();
     result.tracks[k].ok = true;
-    if (!a.quiet) std::cout << "skipped  (finished before)  " << result.tracks[k].input << "  ->  " << result.tracks[k].output << "\n";
+    if (!a.quiet)
+      std::cout << "skipped  (finished before)  " << result.tracks[k].input << "  ->  " << result.tracks[k].output
+                << "\n";
   }
   progress.clear();
 
@@ -501,7 +507,9 @@ int run_master(const MasterArgs& a) {
       std::count_if(result.albums.begin(), result.albums.end(), [](const AlbumReport& al) { return !al.error.empty(); }));
   const int failed = result.failed() + static_cast<int>(plan.problems.size());
   const int written = static_cast<int>(result.tracks.size()) - result.failed() - static_cast<int>(skipped_count);
-  std::cout << written << " written, " << (skipped_count ? std::to_string(skipped_count) + " skipped (finished before), " : std::string()) << failed << " failed; " << fixed(result.audio_seconds, 1) << " s of audio in "
+  std::cout << written << " written, "
+            << (skipped_count ? std::to_string(skipped_count) + " skipped (finished before), " : std::string())
+            << failed << " failed; " << fixed(result.audio_seconds, 1) << " s of audio in "
             << fixed(result.wall_seconds, 2) << " s ("
             << fixed(result.wall_seconds > 0 ? result.audio_seconds / result.wall_seconds : 0.0, 1)
             << "x real time) on " << result.engine << "\n";
@@ -519,7 +527,7 @@ int run_master(const MasterArgs& a) {
               << " s of wall time (work overlaps)\n";
   }
 
-  if (!a.report.empty()) {
+  if (!a.report.empty() || !a.report_csv.empty()) {
     nlohmann::json j = make_report(result, profile, format, bits);
     // A manifest run says, per track, which row it came from and the profile and overrides it was mastered with.
     for (std::size_t k = 0; k < row_of_job.size() && k < j["tracks"].size(); ++k) {
@@ -544,7 +552,8 @@ int run_master(const MasterArgs& a) {
     j["summary"]["failed"] = failed;
     j["summary"]["tracks"] = static_cast<int>(result.tracks.size() + plan.problems.size());
     try {
-      write_text_atomically(a.report, j.dump(2) + "\n");
+      if (!a.report.empty()) write_text_atomically(a.report, j.dump(2) + "\n");
+      if (!a.report_csv.empty()) write_text_atomically(a.report_csv, report_csv(j));
     } catch (const Error& e) {
       // The masters are written; only the report is lost: a partial failure, not a usage error.
       print_error("report: " + e.message());

@@ -35,6 +35,7 @@ struct MasterArgs {
   int threads = 0;
   std::int64_t track_memory_mib = 1024;
   std::string report;
+  std::string report_csv;
   bool overwrite = false;
   bool force = false;
   bool quiet = false;

@@ -187,4 +187,57 @@ nlohmann::json merge_reports(const std::vector<nlohmann::json>& reports, const s
   return m;
 }
 
+std::string report_csv(const nlohmann::json& report) {
+  using nlohmann::json;
+  // A cell: text quoted when it holds a comma, a quote or a line break; numbers as JSON writes them.
+  auto cell = [](const json* v) -> std::string {
+    if (!v || v->is_null()) return "";
+    std::string t = v->is_string() ? v->get<std::string>() : v->dump();
+    if (t.find_first_of(",\"\r\n") == std::string::npos) return t;
+    std::string q = "\"";
+    for (const char c : t) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return q + "\"";
+  };
+  static const std::vector<std::pair<const char*, std::vector<const char*>>> columns = {
+      {"input", {"input"}},
+      {"output", {"output"}},
+      {"status", {"status"}},
+      {"error", {"error"}},
+      {"rate_hz", {"rate_hz"}},
+      {"channels", {"channels"}},
+      {"duration_s", {"duration_s"}},
+      {"input_lufs", {"input_loudness", "integrated_lufs"}},
+      {"input_true_peak_dbtp", {"input_loudness", "true_peak_dbtp"}},
+      {"output_lufs", {"output_loudness", "integrated_lufs"}},
+      {"output_lra_lu", {"output_loudness", "lra_lu"}},
+      {"output_true_peak_dbtp", {"output_loudness", "true_peak_dbtp"}},
+      {"delivered_rate_hz", {"delivery", "rate_hz"}},
+      {"target_lufs", {"delivery", "target_lufs"}},
+      {"target_reached", {"delivery", "target_reached"}},
+      {"gain_db", {"delivery", "gain_db"}},
+      {"max_gain_reduction_db", {"delivery", "gain_reduction", "max_db"}},
+      {"clipped_samples", {"clipped_samples"}},
+  };
+  std::string out;
+  for (std::size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + std::string(columns[c].first);
+  out += "\r\n";
+  if (report.contains("tracks"))
+    for (const json& t : report["tracks"]) {
+      for (std::size_t c = 0; c < columns.size(); ++c) {
+        const auto& path = columns[c].second;
+        const json* v = &t;
+        for (const char* k : path) {
+          if (!v->is_object() || !v->contains(k)) {
+            v = nullptr;
+            break;
+          }
+          v = &(*v)[k];
+        }
+        out += (c ? "," : "") + cell(v);
+      }
+      out += "\r\n";
+    }
+  return out;
+}
+
 }  // namespace lathe::host

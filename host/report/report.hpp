@@ -15,6 +15,11 @@ namespace lathe::host {
 // (null for digital silence), clipped_samples, metadata{...}}]}.
 nlohmann::json make_report(const MasterResult& result, const Profile& profile, OutputFormat format, SampleBits bits);
 
+// The report's tracks as CSV (RFC 4180, UTF-8, header row; `--report-csv`): one row per track with its status,
+// error, format, input and output loudness, true peak, delivery gain and gain reduction. Empty cells where the
+// JSON has null or nothing (a failed or skipped track).
+std::string report_csv(const nlohmann::json& report);
+
 // Joins the reports of the shards of one catalogue (`lathe report merge`): the tracks and albums of all, a track
 // reported by several (a shard run again) taken from the last report that has it; the summary counted again from
 // the tracks (written, skipped, failed, audio seconds), the stage seconds summed, the wall time as the longest

@@ -50,8 +50,25 @@ TEST(CliManifest, RowsGetTheirNamesProfilesAndOverrides) {
        "in/日本/曲 1.wav,,cd-16,,-3\n"
        "in/plain.wav,loud/plain.wav,,,\n");
   const RunResult r = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(dir / "out") + " -q --report " +
-                                q(dir / "r.json"));
+                                q(dir / "r.json") + " --report-csv " + q(dir / "r.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // The CSV report: a header and one row per track, names with commas or spaces quoted as needed.
+  std::ifstream csv(dir / "r.csv");
+  std::string header, row;
+  std::getline(csv, header);
+  EXPECT_EQ(header.rfind("input,output,status,error,rate_hz", 0), 0u) << header;
+  int rows = 0;
+  bool saw_symphony = false;
+  while (std::getline(csv, row)) {
+    if (row.empty() || row == "\r") continue;
+    ++rows;
+    if (row.find("01 symphony.wav") != std::string::npos) {
+      saw_symphony = true;
+      EXPECT_NE(row.find(",written,"), std::string::npos) << row;
+    }
+  }
+  EXPECT_EQ(rows, 3);
+  EXPECT_TRUE(saw_symphony);
   EXPECT_EQ(files_under(dir / "out"),
             (std::set<std::string>{"classical/01 symphony.wav", "曲 1.wav", "loud/plain.wav"}));
   const nlohmann::json j = report(dir / "r.json");
