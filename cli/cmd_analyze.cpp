@@ -471,7 +471,8 @@ int run_verify(const VerifyArgs& a) {
                                                     static_cast<std::size_t>(a.threads));
   const bool album = a.album || profile.targets.album;
   std::vector<AnalysedTrack> tracks(names.size());
-  tbb::parallel_for(std::size_t{0}, names.size(), [&](std::size_t i) { tracks[i] = analyse_file(names[i], album, false); });
+  tbb::parallel_for(std::size_t{0}, names.size(),
+                    [&](std::size_t i) { tracks[i] = analyse_file(names[i], album, false); });
 
   const std::optional<double> target = profile.targets.integrated_lufs;
   const double tolerance = profile.targets.tolerance_lu;

@@ -367,7 +367,8 @@ int run_master(const MasterArgs& a) {
     for (auto& p : mp.plan.problems) plan.problems.push_back(std::move(p));
     plan.jobs = std::move(mp.plan.jobs);
     row_of_job = std::move(mp.rows);
-    for (const ManifestRow* r : row_of_job) group_of_job.push_back(usable_group[static_cast<std::size_t>(r - rows.data())]);
+    for (const ManifestRow* r : row_of_job)
+      group_of_job.push_back(usable_group[static_cast<std::size_t>(r - rows.data())]);
   } else {
     plan = plan_jobs(a.inputs, out_dir, format);
     group_of_job.assign(plan.jobs.size(), 0);

@@ -463,8 +463,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           if (whole) {
             // The delivery pass opens the output once the delivered rate and length are known. A track whose
             // whole-track working set would pass the budget waits for it on disk (album mode: always memory).
-            const double ratio = std::max(1.0, static_cast<double>(profile.delivery.sample_rate_hz.value_or(info.rate_hz)) /
-                                                   static_cast<double>(info.rate_hz));
+            const double delivered_rate = profile.delivery.sample_rate_hz.value_or(info.rate_hz);
+            const double ratio = std::max(1.0, delivered_rate / static_cast<double>(info.rate_hz));
             const double working = static_cast<double>(a.analysis.frames + a.tail) * info.channels * ratio *
                                    static_cast<double>(kWholeTrackBytesPerSample);
             if (!album && working > static_cast<double>(options.track_memory_bytes)) {

@@ -171,10 +171,10 @@ TrackResult make_track(const PlanarAudio& premaster, int rate_hz, std::uint64_t 
 
 // ---- long tracks: the same delivery, streamed from a SampleStore ---------------------------------------------
 // A track whose premaster sits in a SampleStore (its whole-track working set would exceed the run's memory
-// budget) is delivered in segments (long_segment(): four of the run's segments): every pass of the gain search streams the premaster
-// from disk through the gain, the streaming limiter (host/dsp/limiter_stream.hpp, the bits of the whole-track
-// limiter) and the meter; the chosen gain is then rendered once more through dither, the meter, the true-peak
-// check (streamed) and the encoder. Every piece gives the bits of its whole-track counterpart, so a long track
+// budget) is delivered in segments (long_segment(): four of the run's segments): every pass of the gain search
+// streams the premaster from disk through the gain, the streaming limiter (host/dsp/limiter_stream.hpp, the bits
+// of the whole-track limiter) and the meter; the chosen gain is then rendered once more through dither, the
+// meter, the true-peak check (streamed) and the encoder. Every piece gives the bits of its whole-track counterpart, so a long track
 // comes out exactly as it would from memory (tests/host/test_long_delivery.cpp). Memory: a few segments.
 std::int64_t long_segment(const DeliverySettings& s) { return std::max<std::int64_t>(s.segment_frames, 256) * 4; }
 
