@@ -1,6 +1,7 @@
 #include "host/io/atomic_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -106,6 +107,38 @@ void write_text_atomically(const std::filesystem::path& path, const std::string&
     done += static_cast<std::size_t>(n);
   }
   file.commit();
+}
+
+int remove_stale_temporaries(const std::filesystem::path& final_path) {
+  namespace fs = std::filesystem;
+  const std::string prefix = "." + final_path.filename().string() + ".lathe-tmp-";
+  fs::path folder = final_path.parent_path();
+  if (folder.empty()) folder = ".";
+  std::error_code ec;
+  if (!fs::is_directory(folder, ec)) return 0;
+  int removed = 0;
+  for (auto it = fs::directory_iterator(folder, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    // "<pid>-<n>": the writer's process id.
+    const std::string rest = name.substr(prefix.size());
+    const std::size_t dash = rest.find('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    pid_t pid = 0;
+    bool digits = true;
+    for (std::size_t i = 0; i < dash; ++i) {
+      if (rest[i] < '0' || rest[i] > '9' || pid > 100000000) {
+        digits = false;
+        break;
+      }
+      pid = pid * 10 + (rest[i] - '0');
+    }
+    if (!digits || pid <= 0) continue;
+    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
+    std::error_code rm;
+    if (fs::remove(it->path(), rm)) ++removed;
+  }
+  return removed;
 }
 
 }  // namespace lathe::host

@@ -34,6 +34,11 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Removes the temporary files that runs of lathe killed before their commit left beside `final_path`
+// (".<name>.lathe-tmp-<pid>-<n>" whose process no longer runs on this machine); returns how many. A temporary
+// file of a live process is never touched. Never throws.
+int remove_stale_temporaries(const std::filesystem::path& final_path);
+
 // Writes `text` to `path` atomically (reports, manifests).
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);
 

@@ -72,6 +72,10 @@ TEST(Resume, KilledRunsRerunToCompleteIdenticalOutputs) {
     ASSERT_TRUE(fs::exists(dir / "out" / name)) << name;
     EXPECT_TRUE(bytes_of(dir / "out" / name) == bytes_of(dir / "ref" / name)) << name << " differs from the reference";
   }
+  // Nothing is left of the killed runs but the finished outputs and lathe's records.
+  for (const auto& e : fs::recursive_directory_iterator(dir / "out")) {
+    EXPECT_EQ(e.path().filename().string().find(".lathe-tmp-"), std::string::npos) << e.path();
+  }
   // Everything is finished now: a rerun skips every track.
   r = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "out") + " --engine cpu");
   EXPECT_EQ(r.exit_code, 0) << r.output;
