@@ -307,6 +307,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     TrackReport& r = result.tracks[index];
     r.ok = error.empty();
     r.error = error;
+    r.engine = result.engine;
     if (r.ok) result.audio_seconds += r.duration_s;
     if (on_track_done) on_track_done(r);
   };

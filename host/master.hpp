@@ -138,6 +138,7 @@ struct TrackReport {
   DeliveryReport delivery;
   Metadata metadata;
   std::optional<MatchReport> match;   // set when a match stage ran over the track
+  std::string engine;                 // the engine that mastered it (after a GPU error: the fallback's)
 };
 
 // An album written as one file (album mode with album_file = true).

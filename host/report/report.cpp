@@ -58,6 +58,7 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
   json tracks = json::array();
   for (const auto& t : result.tracks) {
     json r = {{"input", t.input}, {"output", t.output}, {"status", t.ok ? "written" : "failed"}};
+    if (!t.engine.empty()) r["engine"] = t.engine;
     if (!t.ok) r["error"] = t.error;
     if (t.rate_hz > 0) {
       r["rate_hz"] = t.rate_hz;

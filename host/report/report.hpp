@@ -11,8 +11,9 @@ namespace lathe::host {
 
 // Schema "lathe.report/1": {schema, version, engine, profile{name, source, delivery, targets}, summary{tracks,
 // written, failed, audio_seconds, wall_seconds, times_real_time, stage_seconds{...}}, tracks[{input, output,
-// status: "written"|"failed", error, rate_hz, channels, frames, duration_s, content_key, input_peak_dbfs
-// (null for digital silence), clipped_samples, metadata{...}}]}.
+// status: "written"|"failed", engine, error, rate_hz, channels, frames, duration_s, content_key, input_peak_dbfs
+// (null for digital silence), clipped_samples, metadata{...}}]}. The CLI adds summary.skipped, tracks with
+// status "skipped", each manifest track's "manifest" object, and "shard".
 nlohmann::json make_report(const MasterResult& result, const Profile& profile, OutputFormat format, SampleBits bits);
 
 // The report's tracks as CSV (RFC 4180, UTF-8, header row; `--report-csv`): one row per track with its status,

@@ -229,6 +229,15 @@ TEST_P(GpuFallback, UnfinishedTracksAreRedoneOnTheCpuWithTheSameBitsAndReportedO
   const auto before_warning =
       static_cast<std::size_t>(std::find(g.events.begin(), g.events.end(), "warn") - g.events.begin());
   EXPECT_EQ(r.unfinished, specs.size() - before_warning);
+  // Each track's report names the engine that mastered it: the "GPU" before the warning, the CPU after.
+  for (std::size_t e = 0; e < g.events.size(); ++e) {
+    if (g.events[e] == "warn") continue;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      if (specs[i].name != g.events[e]) continue;
+      const bool on_gpu = r.result.tracks[i].engine.find("that fails") != std::string::npos;
+      EXPECT_EQ(on_gpu, e < before_warning) << specs[i].name << ": " << r.result.tracks[i].engine;
+    }
+  }
 
   // Every track once, in input order, written, with the plain CPU run's bits.
   ASSERT_EQ(r.result.tracks.size(), specs.size());
@@ -249,6 +258,7 @@ TEST_P(GpuFallback, UnfinishedTracksAreRedoneOnTheCpuWithTheSameBitsAndReportedO
     EXPECT_EQ(t.delivery.gain_db, ref.reports[i].delivery.gain_db);
     EXPECT_EQ(t.output_loudness.true_peak_dbtp, ref.reports[i].output_loudness.true_peak_dbtp);
     audio += t.duration_s;
+    EXPECT_FALSE(t.engine.empty());
   }
   EXPECT_DOUBLE_EQ(r.result.audio_seconds, audio);
   // Albums: one report per album file, none spoiled, except that a run that ended in the GpuError could not
