@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <set>
 
@@ -90,6 +91,24 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
         r["delivery"] = dj;
       }
       r["metadata"] = t.metadata;
+      // What an engineer should look at, in words (empty when nothing).
+      json warnings = json::array();
+      auto hundredths = [](double v) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.2f", v);
+        return std::string(buf);
+      };
+      if (t.ok && t.delivery.whole_track && !t.delivery.target_reached)
+        warnings.push_back("target not reached: " + t.delivery.not_reached);
+      if (t.clipped_samples > 0)
+        warnings.push_back(std::to_string(t.clipped_samples) + " samples clipped at quantisation");
+      if (t.ok && t.delivery.ceiling_correction_db > 0)
+        warnings.push_back("the limiter's ceiling was lowered by " + hundredths(t.delivery.ceiling_correction_db) +
+                           " dB to remove a true-peak residue");
+      if (t.ok && t.delivery.limited && t.delivery.max_gain_reduction_db > 6.0)
+        warnings.push_back("heavy limiting: up to " + hundredths(t.delivery.max_gain_reduction_db) + " dB");
+      if (!t.input_loudness.integrated_lufs) warnings.push_back("input below the loudness gate (silence or very short)");
+      r["warnings"] = warnings;
       if (t.match) {
         json curve = json::array();
         for (const auto& [hz, db] : t.match->curve_db) curve.push_back(json::array({hz, db}));

@@ -44,11 +44,13 @@ TEST(CliManifest, RowsGetTheirNamesProfilesAndOverrides) {
   wav(dir / "in/Сергей Прокофьев/01 Симфония.wav", 3.0, 1);
   wav(dir / "in/日本/曲 1.wav", 3.0, 2);
   wav(dir / "in/plain.wav", 3.0, 3);
+  wav(dir / "in/short.wav", 0.2, 4);
   text(dir / "list.csv",
        "input,output,profile,target_lufs,trim_db\n"
        "\"in/Сергей Прокофьев/01 Симфония.wav\",classical/01 symphony.wav,,-18,\n"
        "in/日本/曲 1.wav,,cd-16,,-3\n"
-       "in/plain.wav,loud/plain.wav,,,\n");
+       "in/plain.wav,loud/plain.wav,,,\n"
+       "in/short.wav,,,,\n");
   const RunResult r = run_lathe("master --manifest " + q(dir / "list.csv") + " -o " + q(dir / "out") + " -q --report " +
                                 q(dir / "r.json") + " --report-csv " + q(dir / "r.csv"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -67,12 +69,17 @@ TEST(CliManifest, RowsGetTheirNamesProfilesAndOverrides) {
       EXPECT_NE(row.find(",written,"), std::string::npos) << row;
     }
   }
-  EXPECT_EQ(rows, 3);
+  EXPECT_EQ(rows, 4);
   EXPECT_TRUE(saw_symphony);
   EXPECT_EQ(files_under(dir / "out"),
-            (std::set<std::string>{"classical/01 symphony.wav", "曲 1.wav", "loud/plain.wav"}));
+            (std::set<std::string>{"classical/01 symphony.wav", "曲 1.wav", "loud/plain.wav", "short.wav"}));
   const nlohmann::json j = report(dir / "r.json");
-  ASSERT_EQ(j["tracks"].size(), 3u);
+  ASSERT_EQ(j["tracks"].size(), 4u);
+  // Warnings in words: none for a track on target, the gate for one shorter than 400 ms.
+  EXPECT_TRUE(j["tracks"][2]["warnings"].empty()) << j["tracks"][2]["warnings"];
+  ASSERT_GE(j["tracks"][3]["warnings"].size(), 1u);
+  EXPECT_NE(j["tracks"][3]["warnings"].dump().find("below the loudness gate"), std::string::npos)
+      << j["tracks"][3]["warnings"];
   // Row 1: the run's profile (streaming) at its own target; row 3: the run's target of -14.
   EXPECT_NEAR(j["tracks"][0]["output_loudness"]["integrated_lufs"].get<double>(), -18.0, 0.15) << j["tracks"][0];
   EXPECT_EQ(j["tracks"][0]["manifest"]["target_lufs"].get<double>(), -18.0);
