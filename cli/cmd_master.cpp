@@ -394,10 +394,7 @@ int run_master(const MasterArgs& a) {
   });
   {
     std::map<std::string, bool> album_redone;
-    auto album_of = [&](std::size_t k) {
-      const Job& j = plan.jobs[k];
-      return j.album.empty() ? "folder:" + j.input.parent_path().string() : "album:" + j.album;
-    };
+    auto album_of = [&](std::size_t k) { return album_key_of(plan.jobs[k]); };
     auto in_album_mode = [&](std::size_t k) { return options.album || group_profiles[group_of_job[k]].targets.album; };
     for (std::size_t k = 0; k < plan.jobs.size(); ++k)
       if (in_album_mode(k) && !skipped[k]) album_redone[album_of(k)] = true;

@@ -40,7 +40,7 @@ class FileTrack final : public TrackIo {
   explicit FileTrack(Job job) : job_(std::move(job)) {}
   std::string name() const override { return job_.input.string(); }
   std::string output_name() const override { return job_.output.string(); }
-  std::string album_key() const override { return job_.album.empty() ? TrackIo::album_key() : "album:" + job_.album; }
+  std::string album_key() const override { return album_key_of(job_); }
   bool output_exists() const override {
     std::error_code ec;
     return !job_.replace_own && std::filesystem::exists(job_.output, ec);
@@ -288,12 +288,6 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   std::mutex done_mutex;
   std::size_t deliveries_pending = 0;                 // calling thread only
   tbb::task_group deliveries;
-  // Deliveries still pending are waited for (and their engines kept alive) whatever happens: on an exception
-  // too, before the engines and the tracks go away.
-  struct WaitOnExit {
-    tbb::task_group& group;
-    ~WaitOnExit() { group.wait(); }
-  } wait_on_exit{deliveries};
   // Album mode: the tracks of one input folder are delivered together once all of them have left the chain.
   auto album_of = [&](std::size_t i) {
     return album ? tracks[i]->album_key() : std::to_string(i);
@@ -330,7 +324,8 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     if (error) std::rethrow_exception(error);
   };
   // Nothing lost when an error ends the run (a GpuError from the chain, see host/master_fallback.hpp): the
-  // deliveries still running end, and every delivery that ended is reported before the error goes on.
+  // deliveries still running end (before their engines and tracks go away), and every delivery that ended is
+  // reported before the error goes on. A run that ends normally has waited for them all.
   struct OnUnwind {
     std::function<void()> fn;
     int before = std::uncaught_exceptions();
@@ -594,8 +589,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           std::vector<std::vector<float>> delivered(channels, std::vector<float>(static_cast<std::size_t>(frames)));
           std::vector<const float*> ptrs(channels);
           for (std::size_t c = 0; c < channels; ++c) {
-            for (std::int64_t i = 0; i < frames; ++i)
-              delivered[c][static_cast<std::size_t>(i)] = static_cast<float>(planar[c][i]) * (1.0f / 2147483648.0f);
+            words_as_float(planar[c], frames, delivered[c].data());
             ptrs[c] = delivered[c].data();
           }
           a.output_meter->add(ptrs, frames);

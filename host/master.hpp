@@ -55,6 +55,40 @@ class TrackIo {
   }
 };
 
+// A TrackIo that passes every call on to another track, which it does not own: the base of wrappers that
+// change a few calls (host/master_multi.cpp, host/master_fallback.cpp).
+class ForwardingTrack : public TrackIo {
+ public:
+  explicit ForwardingTrack(TrackIo& target) : target_(target) {}
+  std::string name() const override { return target_.name(); }
+  std::string output_name() const override { return target_.output_name(); }
+  std::string album_key() const override { return target_.album_key(); }
+  bool output_exists() const override { return target_.output_exists(); }
+  AudioInfo open_input() override { return target_.open_input(); }
+  std::int64_t read_interleaved(float* out, std::int64_t max_frames) override {
+    return target_.read_interleaved(out, max_frames);
+  }
+  void rewind() override { target_.rewind(); }
+  void open_output(const WriterSpec& spec, bool overwrite) override { target_.open_output(spec, overwrite); }
+  void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) override {
+    target_.write_pcm(planar, frames);
+  }
+  void write_float(const std::vector<const float*>& planar, std::int64_t frames) override {
+    target_.write_float(planar, frames);
+  }
+  void commit() override { target_.commit(); }
+  void abandon() override { target_.abandon(); }
+  std::unique_ptr<TrackIo> sibling_output(const std::string& file_name) const override {
+    return target_.sibling_output(file_name);
+  }
+  void write_sidecar(const std::string& file_name, const std::string& text, bool overwrite) override {
+    target_.write_sidecar(file_name, text, overwrite);
+  }
+
+ protected:
+  TrackIo& target_;
+};
+
 std::unique_ptr<TrackIo> make_file_track(const Job& job);
 
 struct MasterOptions {

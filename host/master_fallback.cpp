@@ -116,42 +116,26 @@ class GuardedEngine final : public Engine {
 // replace an output that the primary run committed (this run's own file, whatever options.overwrite says).
 // Album files made through it are counted per track (the album's first track makes its album file), so that
 // those a failed run could not report, and that are not redone, are at least mentioned.
-class RunTrack final : public TrackIo {
+class RunTrack final : public ForwardingTrack {
  public:
-  explicit RunTrack(TrackIo& target) : target_(target), album_files_(std::make_shared<std::atomic<int>>(0)) {}
+  explicit RunTrack(TrackIo& target)
+      : ForwardingTrack(target), album_files_(std::make_shared<std::atomic<int>>(0)) {}
   RunTrack(std::unique_ptr<TrackIo> sibling, std::shared_ptr<std::atomic<int>> album_files)
-      : owned_(std::move(sibling)), target_(*owned_), album_files_(std::move(album_files)), is_album_file_(true) {}
+      : ForwardingTrack(*sibling), owned_(std::move(sibling)), album_files_(std::move(album_files)),
+        is_album_file_(true) {}
 
-  std::string name() const override { return target_.name(); }
-  std::string output_name() const override { return target_.output_name(); }
-  std::string album_key() const override { return target_.album_key(); }
   bool output_exists() const override { return !replace_own_ && target_.output_exists(); }
-  AudioInfo open_input() override { return target_.open_input(); }
-  std::int64_t read_interleaved(float* out, std::int64_t max_frames) override {
-    return target_.read_interleaved(out, max_frames);
-  }
-  void rewind() override { target_.rewind(); }
   void open_output(const WriterSpec& spec, bool overwrite) override {
     target_.open_output(spec, overwrite || replace_own_);
-  }
-  void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) override {
-    target_.write_pcm(planar, frames);
-  }
-  void write_float(const std::vector<const float*>& planar, std::int64_t frames) override {
-    target_.write_float(planar, frames);
   }
   void commit() override {
     target_.commit();
     committed_.store(true, std::memory_order_release);
     if (is_album_file_) album_files_->fetch_add(1);
   }
-  void abandon() override { target_.abandon(); }
   std::unique_ptr<TrackIo> sibling_output(const std::string& file_name) const override {
     std::unique_ptr<TrackIo> s = target_.sibling_output(file_name);
     return s ? std::make_unique<RunTrack>(std::move(s), album_files_) : nullptr;
-  }
-  void write_sidecar(const std::string& file_name, const std::string& text, bool overwrite) override {
-    target_.write_sidecar(file_name, text, overwrite);
   }
 
   bool committed() const { return committed_.load(std::memory_order_acquire); }
@@ -160,7 +144,6 @@ class RunTrack final : public TrackIo {
 
  private:
   std::unique_ptr<TrackIo> owned_;  // an album file; null for a caller's track
-  TrackIo& target_;
   std::shared_ptr<std::atomic<int>> album_files_;
   bool is_album_file_ = false;
   bool replace_own_ = false;

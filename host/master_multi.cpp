@@ -13,42 +13,6 @@
 #include "host/master.hpp"
 
 namespace lathe::host {
-namespace {
-
-// A caller's track handed to one engine's run: every call goes to the track itself (the runs never own it).
-class TrackRef final : public TrackIo {
- public:
-  explicit TrackRef(TrackIo& t) : t_(t) {}
-  std::string name() const override { return t_.name(); }
-  std::string output_name() const override { return t_.output_name(); }
-  std::string album_key() const override { return t_.album_key(); }
-  bool output_exists() const override { return t_.output_exists(); }
-  AudioInfo open_input() override { return t_.open_input(); }
-  std::int64_t read_interleaved(float* out, std::int64_t max_frames) override {
-    return t_.read_interleaved(out, max_frames);
-  }
-  void rewind() override { t_.rewind(); }
-  void open_output(const WriterSpec& spec, bool overwrite) override { t_.open_output(spec, overwrite); }
-  void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) override {
-    t_.write_pcm(planar, frames);
-  }
-  void write_float(const std::vector<const float*>& planar, std::int64_t frames) override {
-    t_.write_float(planar, frames);
-  }
-  void commit() override { t_.commit(); }
-  void abandon() override { t_.abandon(); }
-  std::unique_ptr<TrackIo> sibling_output(const std::string& file_name) const override {
-    return t_.sibling_output(file_name);
-  }
-  void write_sidecar(const std::string& file_name, const std::string& text, bool overwrite) override {
-    t_.write_sidecar(file_name, text, overwrite);
-  }
-
- private:
-  TrackIo& t_;
-};
-
-}  // namespace
 
 MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const Profile& profile,
                            std::span<Engine* const> engines, const MasterOptions& options,
@@ -93,7 +57,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       try {
         for (std::size_t u; !stop && (u = next.fetch_add(1)) < units.size();) {
           std::vector<std::unique_ptr<TrackIo>> sub;
-          for (const std::size_t i : units[u]) sub.push_back(std::make_unique<TrackRef>(*tracks[i]));
+          for (const std::size_t i : units[u]) sub.push_back(std::make_unique<ForwardingTrack>(*tracks[i]));
           unit_results[u] = master_tracks(sub, profile, *engine, options, [&](const TrackReport& r) {
             const std::lock_guard<std::mutex> lock(mutex);
             reports.push_back(r);

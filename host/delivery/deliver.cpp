@@ -89,9 +89,7 @@ Delivered finish_track(const PlanarAudio& limited, int rate_hz, std::uint64_t ke
       d.pcm[c].assign(batch.quantised.begin() + off, batch.quantised.begin() + off + frames);
       // The meter reads the delivered words: left-justified int32 / 2^31 is exact in float.
       d.floats[c].resize(static_cast<std::size_t>(frames));
-      for (std::int64_t i = 0; i < frames; ++i)
-        d.floats[c][static_cast<std::size_t>(i)] = static_cast<float>(d.pcm[c][static_cast<std::size_t>(i)]) *
-                                                   (1.0f / 2147483648.0f);
+      words_as_float(d.pcm[c].data(), frames, d.floats[c].data());
     }
   }
   for (std::size_t c = 0; c < channels; ++c) ptrs[c] = d.floats[c].data();
@@ -351,7 +349,6 @@ TrackResult make_long_track(DeliveryJob& j, const DeliverySettings& s, Engine& e
     r.delivered = Delivered{};
     double t_dither = 0, t_verify = 0, t_encode = 0;
     t0 = Clock::now();
-    std::vector<float> words_as_float;
     stream_pass(pre, rate, s.plan, r.outcome.gain_db, offset, seg,
                 [&](std::span<const float* const> p, std::int64_t start, std::int64_t k) {
                   auto tp = Clock::now();
@@ -364,9 +361,7 @@ TrackResult make_long_track(DeliveryJob& j, const DeliverySettings& s, Engine& e
                     as_float.assign(channels, std::vector<float>(static_cast<std::size_t>(k)));
                     for (std::size_t c = 0; c < channels; ++c) {
                       words[c] = batch.quantised.data() + batch.blocks[c].offset;
-                      for (std::int64_t i = 0; i < k; ++i)
-                        as_float[c][static_cast<std::size_t>(i)] =
-                            static_cast<float>(words[c][i]) * (1.0f / 2147483648.0f);
+                      words_as_float(words[c], k, as_float[c].data());
                       delivered[c] = as_float[c].data();
                     }
                     t_dither += seconds_since(tp);

@@ -28,4 +28,9 @@ struct BlockBatch {
   std::int64_t total_samples() const { return static_cast<std::int64_t>(samples.size()); }
 };
 
+// Delivered PCM words as the meter reads them: left-justified int32 / 2^31, exact in float.
+inline void words_as_float(const std::int32_t* words, std::int64_t n, float* out) {
+  for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(words[i]) * (1.0f / 2147483648.0f);
+}
+
 }  // namespace lathe::host

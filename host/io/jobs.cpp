@@ -110,4 +110,8 @@ JobPlan plan_jobs(const std::vector<std::string>& inputs, const fs::path& out_di
   return plan;
 }
 
+std::string album_key_of(const Job& job) {
+  return job.album.empty() ? job.input.parent_path().string() : "album:" + job.album;
+}
+
 }  // namespace lathe::host

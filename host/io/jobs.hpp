@@ -30,6 +30,9 @@ struct JobPlan {
   std::vector<PlanProblem> problems;  // inputs that will not be processed
 };
 
+// The key album mode groups a job's track by: its manifest album, else its input's folder (TrackIo::album_key).
+std::string album_key_of(const Job& job);
+
 // Files map to OUTDIR/<name>.<ext>; folders are searched recursively for audio files (by extension; hidden files,
 // lathe's temporary files and OUTDIR itself are skipped) and their structure is mirrored under OUTDIR. Output
 // paths always stay inside OUTDIR. An input named more than once is mastered once. Refused, as problems: missing inputs, an output that would be an input, two
