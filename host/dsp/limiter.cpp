@@ -124,9 +124,11 @@ GainStatsAccumulator::ChunkStats GainStatsAccumulator::ChunkState::result() cons
                     -20.0 * (std::log10(product) + static_cast<double>(exponent) * 0.30102999566398119521)};
 }
 
-GainStatsAccumulator::GainStatsAccumulator()
+GainStatsAccumulator::GainStatsAccumulator(int rate_hz)
     : one_db_(std::pow(10.0, -1.0 / 20.0)), active_gain_(std::pow(10.0, -kLimiterActiveDb / 20.0)) {
   part_ = fresh_chunk();
+  if (rate_hz > 0)
+    envelope_frames_ = std::max<std::int64_t>(1, std::llround(kGainEnvelopeStepS * static_cast<double>(rate_hz)));
 }
 
 GainStatsAccumulator::ChunkState GainStatsAccumulator::fresh_chunk() const {
@@ -147,6 +149,14 @@ void GainStatsAccumulator::add(std::span<const float> gain) {
   const float* a = gain.data();
   auto left = static_cast<std::int64_t>(gain.size());
   frames_ += left;
+  // The envelope: steps counted from the first frame, whatever the pieces (a minimum is exact in any order).
+  for (std::int64_t i = 0; i < left && envelope_frames_ > 0;) {
+    if (envelope_fill_ == 0) envelope_.push_back(1.0f);
+    const std::int64_t k = std::min(left - i, envelope_frames_ - envelope_fill_);
+    envelope_.back() = std::min(envelope_.back(), *std::min_element(a + i, a + i + k));
+    envelope_fill_ = (envelope_fill_ + k) % envelope_frames_;
+    i += k;
+  }
   // Complete the chunk in progress.
   if (part_.frames > 0) {
     const std::int64_t k = std::min(left, kLimiterChunk - part_.frames);
@@ -189,6 +199,10 @@ LimiterResult GainStatsAccumulator::result(int rate_hz) const {
   res.mean_gain_reduction_db = t.active > 0 ? t.sum_db / static_cast<double>(t.active) : 0.0;
   res.seconds_above_1db = static_cast<double>(t.above_1db) / fs;
   res.seconds_active = static_cast<double>(t.active) / fs;
+  if (envelope_frames_ > 0) {
+    res.envelope = envelope_;
+    res.envelope_step_s = static_cast<double>(envelope_frames_) / fs;
+  }
   return res;
 }
 
@@ -268,7 +282,7 @@ void limiter_detect(const kl::Interp& ip, float ceiling, std::span<const float* 
 
 LimiterResult gain_reduction_stats(std::span<const float> gain, int rate_hz) {
   // One definition of the chunked statistics: the streaming accumulator fed the whole curve at once.
-  GainStatsAccumulator acc;
+  GainStatsAccumulator acc(rate_hz);
   acc.add(gain);
   return acc.result(rate_hz);
 }

@@ -103,7 +103,14 @@ struct LimiterResult {
   double seconds_above_1db = 0;
   // Time during which the limiter is active (reduction >= 0.1 dB), seconds.
   double seconds_active = 0;
+  // The smallest gain in each consecutive step of `envelope_step_s` seconds (kGainEnvelopeStepS rounded to whole
+  // frames) from the first frame, the last step partial: the gain-reduction curve of reports and plots.
+  std::vector<float> envelope;
+  double envelope_step_s = 0;
 };
+
+// The step of LimiterResult::envelope: 0.1 s, the step of the meter's short-term loudness curve.
+inline constexpr double kGainEnvelopeStepS = 0.1;
 
 // Phase 1 alone: kernels::limiter::detect_range (required gains g[begin .. end) of `frames`-long `channels`, linked,
 // against a linear `ceiling`) through the fastest build of it on this CPU (AVX2 without FMA when present: the
@@ -143,7 +150,8 @@ LimiterResult gain_reduction_stats(std::span<const float> gain, int rate_hz);
 // between calls.
 class GainStatsAccumulator {
  public:
-  GainStatsAccumulator();
+  // `rate_hz` > 0 also keeps the envelope (LimiterResult::envelope, steps of kGainEnvelopeStepS at that rate).
+  explicit GainStatsAccumulator(int rate_hz = 0);
   void add(std::span<const float> gain);
   // Statistics of everything added so far (`gain` left empty).
   LimiterResult result(int rate_hz) const;
@@ -172,6 +180,9 @@ class GainStatsAccumulator {
   ChunkStats total_;    // the complete chunks so far, combined in order
   ChunkState part_;     // the chunk in progress
   std::int64_t frames_ = 0;
+  std::int64_t envelope_frames_ = 0;  // frames per envelope step (0: no envelope)
+  std::int64_t envelope_fill_ = 0;    // frames in the last step so far
+  std::vector<float> envelope_;
 };
 
 // Limits `channels` (frames each) in place to the ceiling, returns statistics (and the gain curve when asked).

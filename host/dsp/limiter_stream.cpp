@@ -24,7 +24,7 @@ void drop_front(std::vector<float>& v, std::int64_t k) {
 }  // namespace
 
 LimiterStream::LimiterStream(const LimiterDesign& d, int rate_hz, int channels, std::int64_t total_frames)
-    : design_(d), rate_hz_(rate_hz), channels_(channels), total_(total_frames) {
+    : design_(d), rate_hz_(rate_hz), channels_(channels), total_(total_frames), stats_(rate_hz) {
   if (d.interp == nullptr) throw std::invalid_argument("limiter: empty design");
   if (channels < 0) throw std::invalid_argument("limiter: negative channel count " + std::to_string(channels));
   if (total_frames < 0) throw std::invalid_argument("limiter: negative frame count " + std::to_string(total_frames));

@@ -5,6 +5,7 @@
 #include <complex>
 #include <numbers>
 #include <stdexcept>
+#include <string>
 
 #include "host/dsp/fft_double.hpp"
 
@@ -72,6 +73,15 @@ struct LtasAccumulator::Impl {
     pending.reserve(2 * n);
   }
 
+  // The next channel-mean sample.
+  void push(double mean) {
+    pending.push_back(mean);
+    if (pending.size() == n) {
+      transform(pending.data());
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n / 2));
+    }
+  }
+
   void transform(const double* x) {
     for (std::size_t i = 0; i < n; ++i) frame[i] = x[i] * window[i];
     plan.forward(frame, spec);
@@ -92,16 +102,24 @@ void LtasAccumulator::add_interleaved(const float* interleaved, std::int64_t fra
   Impl& m = *impl_;
   const auto ch = static_cast<std::size_t>(m.channels);
   const double scale = 1.0 / static_cast<double>(m.channels);
-  const std::size_t hop = m.n / 2;
   for (std::int64_t f = 0; f < frames; ++f) {
     const float* x = interleaved + static_cast<std::size_t>(f) * ch;
     double s = 0;
     for (std::size_t c = 0; c < ch; ++c) s += static_cast<double>(x[c]);
-    m.pending.push_back(s * scale);
-    if (m.pending.size() == m.n) {
-      m.transform(m.pending.data());
-      m.pending.erase(m.pending.begin(), m.pending.begin() + static_cast<std::ptrdiff_t>(hop));
-    }
+    m.push(s * scale);
+  }
+}
+
+void LtasAccumulator::add(std::span<const float* const> planar, std::int64_t frames) {
+  Impl& m = *impl_;
+  if (planar.size() != static_cast<std::size_t>(m.channels))
+    throw std::invalid_argument("LtasAccumulator: " + std::to_string(planar.size()) + " channels given, " +
+                                std::to_string(m.channels) + " expected");
+  const double scale = 1.0 / static_cast<double>(m.channels);
+  for (std::int64_t f = 0; f < frames; ++f) {
+    double s = 0;
+    for (const float* x : planar) s += static_cast<double>(x[f]);
+    m.push(s * scale);
   }
 }
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <vector>
 
 namespace lathe::host::dsp {
@@ -41,6 +42,8 @@ class LtasAccumulator {
   LtasAccumulator& operator=(LtasAccumulator&&) noexcept;
 
   void add_interleaved(const float* interleaved, std::int64_t frames);
+  // The same from one pointer per channel (the same result as the interleaved frames).
+  void add(std::span<const float* const> planar, std::int64_t frames);
   Ltas finish();
 
  private:

@@ -326,7 +326,7 @@ TEST(LimiterStream, GainStatsAccumulatorMatchesWholeCurve) {
     const std::span<const float> c(curve.data(), len);
     const LimiterResult w = lathe::host::dsp::gain_reduction_stats(c, 44100);
     for (std::uint64_t seed : {1u, 2u, 3u}) {
-      GainStatsAccumulator acc;
+      GainStatsAccumulator acc(44100);
       Sizes sizes(seed, 3 * chunk);
       for (std::size_t pos = 0; pos < len;) {
         // Seed 3 also adds empty pieces.
@@ -341,11 +341,32 @@ TEST(LimiterStream, GainStatsAccumulatorMatchesWholeCurve) {
       EXPECT_EQ(w.mean_gain_reduction_db, s.mean_gain_reduction_db);
       EXPECT_EQ(w.seconds_above_1db, s.seconds_above_1db);
       EXPECT_EQ(w.seconds_active, s.seconds_active);
+      EXPECT_EQ(w.envelope, s.envelope);
       if (len == curve.size()) {
         EXPECT_GT(s.seconds_active, 0.0);
       }
     }
   }
+}
+
+// The envelope (the report's gain-reduction curve): the smallest gain of each 0.1 s step, the last one partial.
+TEST(LimiterStream, GainEnvelopeHoldsEachStepsSmallestGain) {
+  std::vector<float> curve(10000, 1.0f);  // 0.227 s at 44.1 kHz: steps of 4410 frames, 4410 + 4410 + 1180
+  curve[17] = 0.5f;
+  curve[4409] = 0.25f;
+  curve[4410] = 0.9f;
+  curve[9999] = 0.75f;
+  const LimiterResult r = lathe::host::dsp::gain_reduction_stats(curve, 44100);
+  EXPECT_EQ(r.envelope, (std::vector<float>{0.25f, 0.9f, 0.75f}));
+  EXPECT_DOUBLE_EQ(r.envelope_step_s, 0.1);
+  // At a rate whose tenth of a second is not whole frames, the step is rounded to frames.
+  const LimiterResult q = lathe::host::dsp::gain_reduction_stats(curve, 11025);
+  EXPECT_EQ(q.envelope.size(), 10u);  // 1103 frames per step
+  EXPECT_DOUBLE_EQ(q.envelope_step_s, 1103.0 / 11025.0);
+  // Without a rate, no envelope (statistics only).
+  GainStatsAccumulator plain;
+  plain.add(curve);
+  EXPECT_TRUE(plain.result(44100).envelope.empty());
 }
 
 // ---- true-peak check -------------------------------------------------------------------------------------------
