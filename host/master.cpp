@@ -15,6 +15,7 @@
 
 #include "host/delivery/deliver.hpp"
 #include "host/dsp/ltas.hpp"
+#include "host/report/curves.hpp"
 #include "host/errors.hpp"
 #include "host/io/audio_reader.hpp"
 #include "host/io/atomic_file.hpp"
@@ -111,6 +112,7 @@ struct Analysis {
   LoudnessSummary loudness;
   std::vector<double> dc_offset;  // per channel
   std::shared_ptr<const dsp::Ltas> spectrum;  // the input's long-term average spectrum, when a stage wants it
+  std::optional<TrackCurves> curves;          // the input's curves, when the report wants them
 };
 
 
@@ -122,12 +124,12 @@ std::string hex64(std::uint64_t v) {
 
 // Reads the whole track once in bounded segments: counts frames, checks every sample is finite, measures the
 // sample peak and hashes the decoded audio (the dither key: same audio, same noise, in any batch).
-Analysis analyse(TrackIo& io, std::int64_t segment_frames, bool want_spectrum) {
+Analysis analyse(TrackIo& io, std::int64_t segment_frames, bool want_spectrum, bool want_curves) {
   Analysis a;
   a.info = io.open_input();
   const auto channels = static_cast<std::size_t>(a.info.channels);
   std::optional<dsp::LtasAccumulator> spectrum;
-  if (want_spectrum) spectrum.emplace(a.info.rate_hz, a.info.channels);
+  if (want_spectrum || want_curves) spectrum.emplace(a.info.rate_hz, a.info.channels);
   std::vector<float> buf(static_cast<std::size_t>(segment_frames) * channels);
   ContentHash64 hash;
   meter::TrackMeter loudness(a.info.rate_hz, a.info.channels);
@@ -163,7 +165,11 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames, bool want_spectrum) {
   const meter::TrackReport measured = loudness.finish();
   a.loudness = summarise(measured);
   for (const auto& ch : measured.per_channel) a.dc_offset.push_back(ch.dc_offset);
-  if (spectrum) a.spectrum = std::make_shared<const dsp::Ltas>(spectrum->finish());
+  if (spectrum) {
+    auto ltas = std::make_shared<const dsp::Ltas>(spectrum->finish());
+    if (want_curves) a.curves = input_curves(measured, ltas.get());
+    if (want_spectrum) a.spectrum = std::move(ltas);
+  }
   io.rewind();
   return a;
 }
@@ -184,6 +190,7 @@ struct Active {
   std::int64_t seg_frames = 0;       // stream frames in the current batch
   std::vector<float> staging;        // interleaved segment as read (flush zeros included)
   std::unique_ptr<meter::TrackMeter> output_meter;  // meters what is written (streamed delivery)
+  std::optional<dsp::LtasAccumulator> output_spectrum;  // the same for the report's curves
   std::unique_ptr<SampleStore> store;  // whole-track delivery of a long track: its premaster on disk
   PlanarAudio premaster;             // the chain's whole output (delivery pass)
   std::string error;                 // set when the track fails mid-way
@@ -226,6 +233,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
                            const MasterOptions& options, const std::function<void(const TrackReport&)>& on_track_done) {
   const auto t_start = Clock::now();
   MasterResult result;
+  result.started_at = t_start;
   result.engine = engine.description();
   result.tracks.resize(tracks.size());
   for (std::size_t i = 0; i < tracks.size(); ++i) {
@@ -254,6 +262,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   delivery.plan.max_gain_db = profile.targets.max_gain_db;
   delivery.plan.max_gain_reduction_db = profile.targets.max_gain_reduction_db;
   delivery.sequencing = profile.album;
+  delivery.curves = options.curves;
   std::size_t post_from = split;
   if (whole) {
     if (const auto* lim = dynamic_cast<const LimiterStage*>(profile.stages[split].get())) {
@@ -278,6 +287,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
     std::map<std::string, double> seconds;
     std::vector<AlbumReport> albums;
     std::exception_ptr error;  // anything that escaped deliver(): rethrown on the calling thread
+    Clock::time_point ended;   // when deliver() returned (the tracks' end times)
   };
   const std::size_t max_deliveries =
       whole ? static_cast<std::size_t>(std::max(2, tbb::this_task_arena::max_concurrency())) : 0;
@@ -297,8 +307,10 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   std::map<std::string, std::vector<DeliveryJob>> album_ready;
   std::map<std::string, std::vector<std::size_t>> album_index;
 
-  auto finish = [&](std::size_t index, const std::string& error) {
+  auto finish = [&](std::size_t index, const std::string& error,
+                    std::optional<Clock::time_point> ended = std::nullopt) {
     TrackReport& r = result.tracks[index];
+    r.finished_at = ended.value_or(Clock::now());
     r.ok = error.empty();
     r.error = error;
     r.engine = result.engine;
@@ -319,7 +331,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       for (const auto& [stage, sec] : d->seconds) result.stage_seconds[stage] += sec;
       for (auto& al : d->albums) result.albums.push_back(std::move(al));
       if (d->error && !error) error = d->error;
-      for (std::size_t k = 0; k < d->jobs.size(); ++k) finish(d->index[k], d->jobs[k].error);
+      for (std::size_t k = 0; k < d->jobs.size(); ++k) finish(d->index[k], d->jobs[k].error, d->ended);
     }
     if (error) std::rethrow_exception(error);
   };
@@ -389,6 +401,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
       } catch (...) {
         w->error = std::current_exception();
       }
+      w->ended = Clock::now();
       {
         const std::lock_guard<std::mutex> lock(pool_mutex);
         free_engines.push_back(own);
@@ -430,7 +443,9 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
         try {
           if (!options.overwrite && io.output_exists())
             throw OutputError("output exists: " + io.output_name(), "pass --overwrite to replace it");
-          a.analysis = analyse(io, seg, want_spectrum);
+          r.started_at = Clock::now();
+          a.analysis = analyse(io, seg, want_spectrum, options.curves);
+          r.curves = std::move(a.analysis.curves);
           const AudioInfo& info = a.analysis.info;
           r.rate_hz = info.rate_hz;
           r.channels = info.channels;
@@ -439,7 +454,10 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.content_key = hex64(a.analysis.key);
           r.input_peak_dbfs = a.analysis.peak > 0 ? 20.0 * std::log10(a.analysis.peak) : r.input_peak_dbfs;
           r.input_loudness = a.analysis.loudness;
-          if (!whole) a.output_meter = std::make_unique<meter::TrackMeter>(info.rate_hz, info.channels);
+          if (!whole) {
+            a.output_meter = std::make_unique<meter::TrackMeter>(info.rate_hz, info.channels);
+            if (options.curves) a.output_spectrum.emplace(info.rate_hz, info.channels);
+          }
           r.metadata = info.metadata;
           // Each stage plans the track (filters designed for this rate, state made); the segment length is the
           // option rounded up to a multiple of every stage's block.
@@ -593,18 +611,26 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
             ptrs[c] = delivered[c].data();
           }
           a.output_meter->add(ptrs, frames);
+          if (a.output_spectrum) a.output_spectrum->add(ptrs, frames);
         } else if (frames > 0) {
           std::vector<const float*> planar(channels);
           for (std::size_t c = 0; c < channels; ++c)
             planar[c] = batch.samples.data() + batch.blocks[first_block[s] + c].offset + skip;
           io.write_float(planar, frames);
           a.output_meter->add(planar, frames);
+          if (a.output_spectrum) a.output_spectrum->add(planar, frames);
         }
         a.fed_frames += a.seg_frames;
         a.written_frames += frames;
         if (a.fed_frames == a.stream_frames() && !whole) {
           io.commit();
-          result.tracks[a.index].output_loudness = summarise(a.output_meter->finish());
+          TrackReport& r = result.tracks[a.index];
+          const meter::TrackReport measured = a.output_meter->finish();
+          r.output_loudness = summarise(measured);
+          if (r.curves && a.output_spectrum) {
+            const dsp::Ltas spectrum = a.output_spectrum->finish();
+            add_output_curves(*r.curves, measured, &spectrum, nullptr);
+          }
         }
       } catch (const Error& e) {
         a.error = e.message();

@@ -2,6 +2,7 @@
 // many tracks (each batch holds the next segment of every active track), dither and atomic encoding.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -111,6 +112,10 @@ struct MasterOptions {
   std::int64_t track_memory_bytes = std::int64_t{1} << 30;
   // Album mode (also the profile's [targets] album = true): the tracks of one input folder get one common gain.
   bool album = false;
+  // Keep each track's curves for the report (TrackReport::curves; --report-html, --report-curves): the input's
+  // and output's short-term loudness and long-term spectrum, and the limiter's gain reduction. Costs one
+  // spectrum analysis of the input and of the output, and a few kilobytes per track.
+  bool curves = false;
 };
 
 // What the meter (host/meter) read of a track's input or output.
@@ -155,6 +160,19 @@ struct MatchReport {
   std::vector<std::pair<double, double>> curve_db;  // (Hz, dB)
 };
 
+// A track's curves for plots (host/report/curves.hpp makes them): at most kCurvePoints points each, so that a
+// report of many tracks stays small. NaN marks an undefined point (loudness below the gate, an empty band).
+struct TrackCurves {
+  double loudness_step_s = 0;              // seconds between the points of both loudness curves
+  std::vector<float> short_term_in_lufs;   // the input's short-term (3 s) loudness
+  std::vector<float> short_term_out_lufs;  // the delivered output's
+  double gain_reduction_step_s = 0;
+  std::vector<float> gain_reduction_db;    // the limiter's largest reduction in each step (>= 0); empty: no limiter
+  std::vector<float> spectrum_hz;          // band centres (1/6 octave from 20 Hz to 20 kHz or the Nyquist frequency)
+  std::vector<float> spectrum_in_db;       // long-term average spectrum, dB relative to full scale, per band
+  std::vector<float> spectrum_out_db;
+};
+
 struct TrackReport {
   std::string input;
   std::string output;
@@ -173,6 +191,11 @@ struct TrackReport {
   Metadata metadata;
   std::optional<MatchReport> match;   // set when a match stage ran over the track
   std::string engine;                 // the engine that mastered it (after a GPU error: the fallback's)
+  std::optional<TrackCurves> curves;  // when MasterOptions::curves
+  // When the track's work began (its analysis) and when it ended (its output committed, or the failure), on the
+  // clock of MasterResult::started_at; unset (epoch) for a track never started. Tracks overlap in batches, so the
+  // difference is the track's time in the pipeline, not the CPU time spent on it.
+  std::chrono::steady_clock::time_point started_at{}, finished_at{};
 };
 
 // An album written as one file (album mode with album_file = true).
@@ -187,6 +210,7 @@ struct AlbumReport {
 };
 
 struct MasterResult {
+  std::chrono::steady_clock::time_point started_at{};  // the run's start: the origin of the tracks' times
   std::vector<TrackReport> tracks;
   std::vector<AlbumReport> albums;
   std::string engine;

@@ -353,6 +353,7 @@ FallbackResult master_with_fallback(std::vector<std::unique_ptr<TrackIo>>& track
   }
   for (const TrackReport& r : m.tracks)
     if (r.ok) m.audio_seconds += r.duration_s;
+  m.started_at = t_start;
   m.wall_seconds = std::chrono::duration<double>(Clock::now() - t_start).count();
   return out;
 }

@@ -102,6 +102,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
   }
   result.engine = std::to_string(engines.size()) + " engines: " + engines[0]->description();
   for (std::size_t e = 1; e < engines.size(); ++e) result.engine += "; " + engines[e]->description();
+  result.started_at = t_start;
   result.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   return result;
 }

@@ -14,6 +14,7 @@
 #include "host/dsp/true_peak_check.hpp"
 #include "host/dsp/limiter.hpp"
 #include "host/dsp/limiter_stream.hpp"
+#include "host/dsp/ltas.hpp"
 #include "host/dsp/resample_design.hpp"
 #include "kernels/gain.hpp"
 #include "kernels/dither.hpp"
@@ -21,6 +22,7 @@
 #include "kernels/resample.hpp"
 #include "host/errors.hpp"
 #include "host/meter/meter.hpp"
+#include "host/report/curves.hpp"
 
 namespace lathe::host {
 namespace {
@@ -41,6 +43,7 @@ struct Delivered {
   std::vector<std::vector<std::int32_t>> pcm;  // PCM delivery
   PlanarAudio floats;                          // float delivery (the limited samples themselves)
   meter::TrackReport measured;
+  std::optional<dsp::Ltas> spectrum;           // of the delivered values, when the report keeps curves
   std::uint64_t clipped = 0;
 };
 
@@ -98,6 +101,11 @@ Delivered finish_track(const PlanarAudio& limited, int rate_hz, std::uint64_t ke
     meter::TrackMeter::add_many(engine, std::span<const meter::SegmentInput>(&in, 1));
   }
   d.measured = m.finish();
+  if (s.curves && channels > 0) {
+    dsp::LtasAccumulator spectrum(rate_hz, static_cast<int>(channels));
+    spectrum.add(ptrs, frames);
+    d.spectrum = spectrum.finish();
+  }
   return d;
 }
 
@@ -344,6 +352,8 @@ TrackResult make_long_track(DeliveryJob& j, const DeliverySettings& s, Engine& e
     WriterSpec spec{s.format, s.bits, rate, ch, j.metadata, n};
     j.io->open_output(spec, s.overwrite);
     meter::TrackMeter m(rate, ch);
+    std::optional<dsp::LtasAccumulator> spectrum;
+    if (s.curves && ch > 0) spectrum.emplace(rate, ch);
     std::optional<dsp::TruePeakCheckStream> check;
     if (s.ceiling_dbtp && s.plan.limiter) check.emplace(rate, ch, *s.ceiling_dbtp, n);
     r.delivered = Delivered{};
@@ -375,10 +385,12 @@ TrackResult make_long_track(DeliveryJob& j, const DeliverySettings& s, Engine& e
                   t_encode += seconds_since(tp);
                   tp = Clock::now();
                   m.add(delivered, k);
+                  if (spectrum) spectrum->add(delivered, k);
                   if (check) check->push(delivered, k);
                   t_verify += seconds_since(tp);
                 });
     r.delivered.measured = m.finish();
+    if (spectrum) r.delivered.spectrum = spectrum->finish();
     seconds["dither"] += t_dither;
     seconds["encode"] += t_encode;
     seconds["verify"] += t_verify;
@@ -417,6 +429,9 @@ void fill_report(TrackReport& rep, const TrackResult& r, int rate_hz, const Deli
   d.passes = r.passes;
   rep.output_loudness = summarise(r.delivered.measured);
   rep.clipped_samples += r.delivered.clipped;
+  if (rep.curves)
+    add_output_curves(*rep.curves, r.delivered.measured, r.delivered.spectrum ? &*r.delivered.spectrum : nullptr,
+                      s.plan.limiter ? &r.outcome.limiter : nullptr);
   // The delivered loudness is the judge: dither can move a track that sat at the edge of the tolerance.
   if (s.plan.integrated_lufs && d.target_reached) {
     const auto& got = r.delivered.measured.integrated_lufs;

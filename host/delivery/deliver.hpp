@@ -31,6 +31,7 @@ struct DeliverySettings {
   std::vector<const Stage*> post;          // the stages after the limiter (dither), run through the engine
   std::int64_t segment_frames = std::int64_t{1} << 16;  // frames written at a time
   AlbumSequencing sequencing;              // album mode: fades, the album file, CD frames
+  bool curves = false;                     // add the output's curves to reports that have TrackReport::curves
 };
 
 struct DeliveryJob {

@@ -1,10 +1,12 @@
 #include "host/report/report.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "host/errors.hpp"
 
@@ -22,6 +24,31 @@ nlohmann::json loudness_json(const LoudnessSummary& l) {
           {"true_peak_dbtp", db(l.true_peak_dbtp)},
           {"sample_peak_dbfs", db(l.sample_peak_dbfs)},
           {"correlation", opt(l.correlation)}};
+}
+
+// A curve's values to hundredths (a plot needs no more, and the report stays small); NaN as null.
+nlohmann::json curve_json(const std::vector<float>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const float x : v)
+    a.push_back(std::isfinite(x) ? nlohmann::json(std::round(static_cast<double>(x) * 100.0) / 100.0)
+                                 : nlohmann::json(nullptr));
+  return a;
+}
+
+nlohmann::json curves_json(const TrackCurves& c) {
+  return {{"loudness_step_s", c.loudness_step_s},
+          {"short_term_in_lufs", curve_json(c.short_term_in_lufs)},
+          {"short_term_out_lufs", curve_json(c.short_term_out_lufs)},
+          {"gain_reduction_step_s", c.gain_reduction_step_s},
+          {"gain_reduction_db", curve_json(c.gain_reduction_db)},
+          {"spectrum_hz", curve_json(c.spectrum_hz)},
+          {"spectrum_in_db", curve_json(c.spectrum_in_db)},
+          {"spectrum_out_db", curve_json(c.spectrum_out_db)}};
+}
+
+// Seconds from the run's start, to the millisecond.
+double since(std::chrono::steady_clock::time_point origin, std::chrono::steady_clock::time_point t) {
+  return std::round(std::chrono::duration<double>(t - origin).count() * 1000.0) / 1000.0;
 }
 
 }  // namespace
@@ -61,6 +88,11 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
     json r = {{"input", t.input}, {"output", t.output}, {"status", t.ok ? "written" : "failed"}};
     if (!t.engine.empty()) r["engine"] = t.engine;
     if (!t.ok) r["error"] = t.error;
+    const std::chrono::steady_clock::time_point unset{};
+    if (t.started_at != unset && t.finished_at != unset && result.started_at != unset)
+      r["timing"] = {{"started_s", since(result.started_at, t.started_at)},
+                     {"finished_s", since(result.started_at, t.finished_at)},
+                     {"seconds", since(t.started_at, t.finished_at)}};
     if (t.rate_hz > 0) {
       r["rate_hz"] = t.rate_hz;
       r["channels"] = t.channels;
@@ -69,6 +101,7 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
       r["content_key"] = t.content_key;
       r["input_peak_dbfs"] = std::isfinite(t.input_peak_dbfs) ? json(t.input_peak_dbfs) : json(nullptr);
       r["clipped_samples"] = t.clipped_samples;
+      r["stages"] = stages;
       r["input_loudness"] = loudness_json(t.input_loudness);
       if (t.ok) r["output_loudness"] = loudness_json(t.output_loudness);
       if (t.ok && t.delivery.whole_track) {
@@ -114,6 +147,7 @@ nlohmann::json make_report(const MasterResult& result, const Profile& profile, O
         for (const auto& [hz, db] : t.match->curve_db) curve.push_back(json::array({hz, db}));
         r["match"] = {{"reference", t.match->reference}, {"curve_db", curve}};
       }
+      if (t.ok && t.curves) r["curves"] = curves_json(*t.curves);
     }
     tracks.push_back(r);
   }
@@ -207,12 +241,73 @@ nlohmann::json merge_reports(const std::vector<nlohmann::json>& reports, const s
   return m;
 }
 
+std::string report_text(const nlohmann::json& report) {
+  const std::string text = report.dump(2);
+  std::string out;
+  out.reserve(text.size());
+  // Line by line: an opening "[" whose elements up to the matching "]" are all scalars (numbers, null) is joined.
+  auto is_scalar_line = [](std::string_view line) {
+    const std::size_t b = line.find_first_not_of(' ');
+    if (b == std::string_view::npos) return false;
+    std::string_view v = line.substr(b);
+    if (!v.empty() && v.back() == ',') v.remove_suffix(1);
+    if (v == "null") return true;
+    return !v.empty() && v.find_first_not_of("0123456789+-.eE") == std::string_view::npos;
+  };
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    std::size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view line(text.data() + pos, end - pos);
+    if (!line.empty() && line.back() == '[') {
+      // Look ahead over scalar lines to a closing bracket line.
+      std::string joined(line);
+      std::size_t p = end + 1, count = 0;
+      bool ok = false;
+      while (p < text.size()) {
+        std::size_t e = text.find('\n', p);
+        if (e == std::string::npos) e = text.size();
+        const std::string_view l(text.data() + p, e - p);
+        const std::size_t b = l.find_first_not_of(' ');
+        if (b != std::string_view::npos && l[b] == ']') {
+          ok = count > 0;
+          if (ok) {
+            joined += l.substr(b);
+            end = e;
+          }
+          break;
+        }
+        if (!is_scalar_line(l)) break;
+        const std::size_t lb = l.find_first_not_of(' ');
+        joined += std::string(l.substr(lb)) + (l.back() == ',' ? " " : "");
+        ++count;
+        p = e + 1;
+      }
+      if (ok) {
+        out += joined;
+        out += '\n';
+        pos = end + 1;
+        continue;
+      }
+    }
+    out += line;
+    out += '\n';
+    pos = end + 1;
+  }
+  return out;
+}
+
 std::string report_csv(const nlohmann::json& report) {
   using nlohmann::json;
   // A cell: text quoted when it holds a comma, a quote or a line break; numbers as JSON writes them.
   auto cell = [](const json* v) -> std::string {
     if (!v || v->is_null()) return "";
-    std::string t = v->is_string() ? v->get<std::string>() : v->dump();
+    std::string t;
+    if (v->is_array()) {  // a list of words (stages, warnings): joined by "; "
+      for (const json& e : *v) t += (t.empty() ? "" : "; ") + (e.is_string() ? e.get<std::string>() : e.dump());
+    } else {
+      t = v->is_string() ? v->get<std::string>() : v->dump();
+    }
     if (t.find_first_of(",\"\r\n") == std::string::npos) return t;
     std::string q = "\"";
     for (const char c : t) q += c == '"' ? std::string("\"\"") : std::string(1, c);
@@ -236,7 +331,15 @@ std::string report_csv(const nlohmann::json& report) {
       {"target_reached", {"delivery", "target_reached"}},
       {"gain_db", {"delivery", "gain_db"}},
       {"max_gain_reduction_db", {"delivery", "gain_reduction", "max_db"}},
+      {"mean_gain_reduction_db", {"delivery", "gain_reduction", "mean_db"}},
+      {"seconds_above_1db", {"delivery", "gain_reduction", "seconds_above_1db"}},
+      {"ceiling_correction_db", {"delivery", "gain_reduction", "ceiling_correction_db"}},
       {"clipped_samples", {"clipped_samples"}},
+      {"stages", {"stages"}},
+      {"warnings", {"warnings"}},
+      {"engine", {"engine"}},
+      {"started_s", {"timing", "started_s"}},
+      {"seconds", {"timing", "seconds"}},
   };
   std::string out;
   for (std::size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + std::string(columns[c].first);

@@ -16,6 +16,10 @@ namespace lathe::host {
 // status "skipped", each manifest track's "manifest" object, and "shard".
 nlohmann::json make_report(const MasterResult& result, const Profile& profile, OutputFormat format, SampleBits bits);
 
+// The report as text: indented JSON, except that an array of numbers (and nulls) stays on one line, so that a
+// track's curves take a few lines, not a thousand. Ends with a newline.
+std::string report_text(const nlohmann::json& report);
+
 // The report's tracks as CSV (RFC 4180, UTF-8, header row; `--report-csv`): one row per track with its status,
 // error, format, input and output loudness, true peak, delivery gain and gain reduction. Empty cells where the
 // JSON has null or nothing (a failed or skipped track).
