@@ -23,6 +23,7 @@
 #include "host/master_fallback.hpp"
 #include "host/profile/profile.hpp"
 #include "host/report/report.hpp"
+#include "host/report/report_html.hpp"
 
 namespace lathe::cli {
 namespace fs = std::filesystem;
@@ -123,6 +124,19 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
   cmd->add_option("--report-csv", a.report_csv,
                   "Also write the report's tracks as CSV (one row per track: status, loudness in and out, true "
                   "peak, gain, gain reduction) to this file");
+  cmd->add_option("--report-html", a.report_html,
+                  "Also write the report as one self-contained HTML page (opens offline): a summary with "
+                  "compliance, a sortable table (open it as FILE#sort=-lufs_out to sort by a column), and plots "
+                  "per track of short-term loudness and long-term spectrum before and after and of the gain "
+                  "reduction; implies --report-curves");
+  cmd->add_flag("--report-curves", a.report_curves,
+                "Keep each track's curves (short-term loudness and spectrum in and out, gain reduction; at most "
+                "about 10 kB per track) in the JSON report, for lathe report html; costs a spectrum analysis of each "
+                "input and output");
+  cmd->add_option("--report-plots", a.report_plots,
+                  "Tracks plotted in the HTML report at most: the problem tracks first (the table lists all)")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}))
+      ->capture_default_str();
   cmd->add_flag("--overwrite", a.overwrite, "Replace outputs that already exist (never an input)");
   cmd->add_flag("--force", a.force,
                 "Master every track again, replacing existing outputs (a rerun otherwise skips the tracks it "
@@ -223,6 +237,7 @@ int run_master(const MasterArgs& a) {
   options.track_memory_bytes = a.track_memory_mib << 20;
   options.overwrite = a.overwrite;
   options.album = a.album;
+  options.curves = a.report_curves || !a.report_html.empty();
   if (!a.format.empty())
     options.format = a.format == "flac" ? OutputFormat::kFlac : a.format == "aiff" ? OutputFormat::kAiff : OutputFormat::kWav;
   if (!a.bits.empty())
@@ -275,14 +290,14 @@ int run_master(const MasterArgs& a) {
   if (a.engine == "auto" && engine->kind() == "gpu") fallback = [] { return make_cpu_engine(); };
 
   // The report's folder must exist, so a run is never lost for want of its report.
-  for (const std::string& file : {a.report, a.report_csv}) {
+  for (const std::string& file : {a.report, a.report_csv, a.report_html}) {
     if (file.empty()) continue;
     const fs::path report(file);
     const fs::path folder = report.parent_path().empty() ? fs::path(".") : report.parent_path();
     std::error_code ec;
     if (fs::is_directory(report, ec) || !fs::is_directory(folder, ec))
       throw UsageError("cannot write the report to " + report.string(),
-                       "give --report and --report-csv a file name in an existing folder");
+                       "give --report, --report-csv and --report-html a file name in an existing folder");
   }
   // The output root must exist and be writable before anything starts.
   const fs::path out_dir(a.out_dir);
@@ -478,6 +493,7 @@ int run_master(const MasterArgs& a) {
     for (const auto& [stage, sec] : run.result.stage_seconds) result.stage_seconds[stage] += sec;
     result.audio_seconds += run.result.audio_seconds;
     result.wall_seconds += run.result.wall_seconds;
+    if (result.started_at == std::chrono::steady_clock::time_point{}) result.started_at = run.result.started_at;
     if (result.engine.empty() || run.result.engine.find(" then ") != std::string::npos ||
         run.result.engine.find("stopped") != std::string::npos)
       result.engine = run.result.engine;
@@ -531,7 +547,7 @@ int run_master(const MasterArgs& a) {
               << " s of wall time (work overlaps)\n";
   }
 
-  if (!a.report.empty() || !a.report_csv.empty()) {
+  if (!a.report.empty() || !a.report_csv.empty() || !a.report_html.empty()) {
     nlohmann::json j = make_report(result, profile, format, bits);
     // A manifest run says, per track, which row it came from and the profile and overrides it was mastered with.
     for (std::size_t k = 0; k < row_of_job.size() && k < j["tracks"].size(); ++k) {
@@ -543,6 +559,11 @@ int run_master(const MasterArgs& a) {
       if (r.ceiling_dbtp) m["ceiling_dbtp"] = *r.ceiling_dbtp;
       if (r.trim_db) m["trim_db"] = *r.trim_db;
       j["tracks"][k]["manifest"] = m;
+      if (j["tracks"][k].contains("stages")) {
+        nlohmann::json stages = nlohmann::json::array();
+        for (const auto& st : group_profiles[group_of_job[k]].stages) stages.push_back(st->type());
+        j["tracks"][k]["stages"] = stages;
+      }
     }
     if (!a.shard.empty()) j["shard"] = a.shard;
     j["summary"]["skipped"] = skipped_count;
@@ -556,8 +577,13 @@ int run_master(const MasterArgs& a) {
     j["summary"]["failed"] = failed;
     j["summary"]["tracks"] = static_cast<int>(result.tracks.size() + plan.problems.size());
     try {
-      if (!a.report.empty()) write_text_atomically(a.report, j.dump(2) + "\n");
+      if (!a.report.empty()) write_text_atomically(a.report, report_text(j));
       if (!a.report_csv.empty()) write_text_atomically(a.report_csv, report_csv(j));
+      if (!a.report_html.empty()) {
+        HtmlReportOptions html;
+        html.max_plotted_tracks = a.report_plots;
+        write_text_atomically(a.report_html, report_html(j, html));
+      }
     } catch (const Error& e) {
       // The masters are written; only the report is lost: a partial failure, not a usage error.
       print_error("report: " + e.message());

@@ -36,6 +36,9 @@ struct MasterArgs {
   std::int64_t track_memory_mib = 1024;
   std::string report;
   std::string report_csv;
+  std::string report_html;
+  bool report_curves = false;  // curves in the JSON report (always with --report-html)
+  std::size_t report_plots = 200;
   bool overwrite = false;
   bool force = false;
   bool quiet = false;
@@ -81,8 +84,10 @@ CLI::App* add_verify(CLI::App& app, VerifyArgs& args);
 int run_verify(const VerifyArgs& args);
 
 struct ReportArgs {
+  std::string action;  // "merge" or "html": the subcommand given
   std::vector<std::string> inputs;
   std::string output;
+  std::size_t plots = 200;  // html: tracks with plots at most
 };
 CLI::App* add_report(CLI::App& app, ReportArgs& args);
 int run_report(const ReportArgs& args);
