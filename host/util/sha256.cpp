@@ -1,6 +1,13 @@
 #include "sha256.hpp"
 
+#include <atomic>
 #include <cstring>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#include <immintrin.h>
+#define LATHE_HAVE_SHA_NI 1
+#endif
 
 namespace lathe::host {
 
@@ -60,14 +67,8 @@ constexpr std::uint64_t avalanche(std::uint64_t z) {
   return z ^ (z >> 31);
 }
 
-} // namespace
-
-// ---------------------------------------------------------------------------------------------------------
-// Sha256
-
-Sha256::Sha256() : state_(kInitialState) {}
-
-void Sha256::process_block(const std::uint8_t* block) {
+// The portable compression function (FIPS 180-4 section 6.2.2) over one 64-byte block.
+void compress_portable(std::array<std::uint32_t, 8>& state_, const std::uint8_t* block) {
   std::array<std::uint32_t, 64> w{};
   for (std::size_t t = 0; t < 16; ++t) {
     w[t] = load_be32(block + 4 * t);
@@ -114,6 +115,84 @@ void Sha256::process_block(const std::uint8_t* block) {
   state_[7] += h;
 }
 
+#if defined(LATHE_HAVE_SHA_NI)
+// The same over `count` blocks with the SHA extensions. The state lives in two registers as the instructions
+// want it: ABEF (A in the highest lane) and CDGH. Each sha256rnds2 does two rounds from the low two lanes of
+// W+K; msg1 / msg2 compute the next four schedule words from the previous sixteen.
+__attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(std::array<std::uint32_t, 8>& state,
+                                                                  const std::uint8_t* blocks, std::size_t count) {
+  __m128i abcd = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data()));      // lanes a b c d
+  __m128i efgh = _mm_loadu_si128(reinterpret_cast<const __m128i*>(state.data() + 4));  // lanes e f g h
+  abcd = _mm_shuffle_epi32(abcd, 0xB1);                 // b a d c
+  efgh = _mm_shuffle_epi32(efgh, 0x1B);                 // h g f e
+  __m128i abef = _mm_alignr_epi8(abcd, efgh, 8);        // f e b a
+  __m128i cdgh = _mm_blend_epi16(efgh, abcd, 0xF0);     // h g d c
+  // Big-endian words: reverse the bytes of each 32-bit lane.
+  const __m128i swap = _mm_set_epi64x(0x0c0d0e0f08090a0bLL, 0x0405060700010203LL);
+  for (std::size_t b = 0; b < count; ++b, blocks += 64) {
+    const __m128i abef_in = abef, cdgh_in = cdgh;
+    __m128i w[4];  // w[g % 4] holds schedule words 4g .. 4g + 3
+    for (int g = 0; g < 16; ++g) {
+      if (g < 4) {
+        w[g] = _mm_shuffle_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blocks + 16 * g)), swap);
+      } else {
+        const __m128i partial = _mm_add_epi32(_mm_sha256msg1_epu32(w[g % 4], w[(g + 1) % 4]),
+                                              _mm_alignr_epi8(w[(g + 3) % 4], w[(g + 2) % 4], 4));
+        w[g % 4] = _mm_sha256msg2_epu32(partial, w[(g + 3) % 4]);
+      }
+      __m128i wk = _mm_add_epi32(w[g % 4], _mm_loadu_si128(reinterpret_cast<const __m128i*>(&kRoundConstants[4 * g])));
+      // Rounds 4g and 4g + 1: the result is the new ABEF, and the old ABEF becomes CDGH, so the two variables
+      // trade roles; rounds 4g + 2 and 4g + 3 trade them back.
+      cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+      wk = _mm_shuffle_epi32(wk, 0x0E);
+      abef = _mm_sha256rnds2_epu32(abef, cdgh, wk);
+    }
+    abef = _mm_add_epi32(abef, abef_in);
+    cdgh = _mm_add_epi32(cdgh, cdgh_in);
+  }
+  const __m128i abef_r = _mm_shuffle_epi32(abef, 0x1B);  // a b e f
+  const __m128i cdgh_r = _mm_shuffle_epi32(cdgh, 0xB1);  // g h c d
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state.data()), _mm_blend_epi16(abef_r, cdgh_r, 0xF0));    // a b c d
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(state.data() + 4), _mm_alignr_epi8(cdgh_r, abef_r, 8));  // e f g h
+}
+
+bool cpu_has_sha_ni() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool sse41 = (c & (1u << 19)) != 0, ssse3 = (c & (1u << 9)) != 0;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  return sse41 && ssse3 && (b & (1u << 29)) != 0;
+}
+#else
+bool cpu_has_sha_ni() { return false; }
+#endif
+
+std::atomic<bool> g_allow_extensions{true};
+
+} // namespace
+
+bool sha256_uses_cpu_extensions() {
+  static const bool present = cpu_has_sha_ni();
+  return present && g_allow_extensions.load(std::memory_order_relaxed);
+}
+
+void sha256_allow_cpu_extensions(bool allow) { g_allow_extensions.store(allow, std::memory_order_relaxed); }
+
+// ---------------------------------------------------------------------------------------------------------
+// Sha256
+
+Sha256::Sha256() : state_(kInitialState) {}
+
+void Sha256::process_blocks(const std::uint8_t* blocks, std::size_t count) {
+#if defined(LATHE_HAVE_SHA_NI)
+  if (sha256_uses_cpu_extensions()) {
+    compress_sha_ni(state_, blocks, count);
+    return;
+  }
+#endif
+  for (std::size_t i = 0; i < count; ++i) compress_portable(state_, blocks + 64 * i);
+}
+
 void Sha256::update(const void* data, std::size_t size_bytes) {
   if (size_bytes == 0) {
     return;
@@ -130,13 +209,14 @@ void Sha256::update(const void* data, std::size_t size_bytes) {
     if (buffered_ < 64) {
       return;
     }
-    process_block(buffer_.data());
+    process_blocks(buffer_.data(), 1);
     buffered_ = 0;
   }
-  while (size_bytes >= 64) {
-    process_block(p);
-    p += 64;
-    size_bytes -= 64;
+  if (size_bytes >= 64) {
+    const std::size_t whole = size_bytes / 64;
+    process_blocks(p, whole);
+    p += 64 * whole;
+    size_bytes -= 64 * whole;
   }
   if (size_bytes > 0) {
     std::memcpy(buffer_.data(), p, size_bytes);
@@ -151,14 +231,14 @@ std::array<std::uint8_t, 32> Sha256::finish() {
   buffer_[buffered_++] = 0x80;
   if (buffered_ > 56) {
     std::memset(buffer_.data() + buffered_, 0, 64 - buffered_);
-    process_block(buffer_.data());
+    process_blocks(buffer_.data(), 1);
     buffered_ = 0;
   }
   std::memset(buffer_.data() + buffered_, 0, 56 - buffered_);
   for (std::size_t i = 0; i < 8; ++i) {
     buffer_[56 + i] = static_cast<std::uint8_t>(bit_length >> (56 - 8 * i));
   }
-  process_block(buffer_.data());
+  process_blocks(buffer_.data(), 1);
   buffered_ = 0;
 
   std::array<std::uint8_t, 32> digest{};

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iostream>
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -85,6 +88,36 @@ TEST(Sha256, ByteAtATimeUpdatesMatchOneShotForPaddingBoundaryLengths) {
     }
     EXPECT_EQ(hasher.finish_hex(), sha256_hex(bytes.data(), length)) << "length " << length;
   }
+}
+
+// The SHA extensions and the portable code give the same digests: the NIST vectors and every length up to a few
+// blocks, fed whole and in odd pieces. Where the processor lacks the extensions both runs take the portable path.
+TEST(Sha256, CpuExtensionsAndPortableCodeAgree) {
+  std::cout << "[          ] SHA extensions on this processor: "
+            << (lathe::host::sha256_uses_cpu_extensions() ? "yes" : "no") << "\n";
+  struct Restore {
+    ~Restore() { lathe::host::sha256_allow_cpu_extensions(true); }
+  } restore;
+  const std::vector<std::uint8_t> bytes = make_bytes(1000);
+  auto digests = [&](bool extensions) {
+    lathe::host::sha256_allow_cpu_extensions(extensions);
+    EXPECT_EQ(lathe::host::sha256_uses_cpu_extensions() && !extensions, false);
+    std::vector<std::string> out;
+    for (std::size_t length = 0; length <= bytes.size(); length += 7) {
+      out.push_back(sha256_hex(bytes.data(), length));
+      Sha256 pieces;
+      for (std::size_t at = 0; at < length; at += 150) pieces.update(bytes.data() + at, std::min<std::size_t>(150, length - at));
+      out.push_back(pieces.finish_hex());
+    }
+    out.push_back(sha256_of("abc"));
+    out.push_back(sha256_of(std::string(1000000, 'a')));
+    return out;
+  };
+  const std::vector<std::string> fast = digests(true);
+  const std::vector<std::string> portable = digests(false);
+  EXPECT_EQ(fast, portable);
+  EXPECT_EQ(fast[fast.size() - 2], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(fast.back(), "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
 }
 
 TEST(ContentHash64, ValueIsIndependentOfHowTheInputIsSplitIntoUpdates) {
