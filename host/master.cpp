@@ -129,7 +129,7 @@ Analysis analyse(TrackIo& io, std::int64_t segment_frames, bool want_spectrum, b
   a.info = io.open_input();
   const auto channels = static_cast<std::size_t>(a.info.channels);
   std::optional<dsp::LtasAccumulator> spectrum;
-  if (want_spectrum || want_curves) spectrum.emplace(a.info.rate_hz, a.info.channels);
+  if (want_spectrum || want_curves) spectrum.emplace(a.info.rate_hz, a.info.channels, /*overlap=*/want_spectrum);
   std::vector<float> buf(static_cast<std::size_t>(segment_frames) * channels);
   ContentHash64 hash;
   meter::TrackMeter loudness(a.info.rate_hz, a.info.channels);
@@ -456,7 +456,7 @@ MasterResult master_tracks(std::vector<std::unique_ptr<TrackIo>>& tracks, const 
           r.input_loudness = a.analysis.loudness;
           if (!whole) {
             a.output_meter = std::make_unique<meter::TrackMeter>(info.rate_hz, info.channels);
-            if (options.curves) a.output_spectrum.emplace(info.rate_hz, info.channels);
+            if (options.curves) a.output_spectrum.emplace(info.rate_hz, info.channels, /*overlap=*/false);
           }
           r.metadata = info.metadata;
           // Each stage plans the track (filters designed for this rate, state made); the segment length is the

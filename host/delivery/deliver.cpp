@@ -102,7 +102,7 @@ Delivered finish_track(const PlanarAudio& limited, int rate_hz, std::uint64_t ke
   }
   d.measured = m.finish();
   if (s.curves && channels > 0) {
-    dsp::LtasAccumulator spectrum(rate_hz, static_cast<int>(channels));
+    dsp::LtasAccumulator spectrum(rate_hz, static_cast<int>(channels), /*overlap=*/false);
     spectrum.add(ptrs, frames);
     d.spectrum = spectrum.finish();
   }
@@ -353,7 +353,7 @@ TrackResult make_long_track(DeliveryJob& j, const DeliverySettings& s, Engine& e
     j.io->open_output(spec, s.overwrite);
     meter::TrackMeter m(rate, ch);
     std::optional<dsp::LtasAccumulator> spectrum;
-    if (s.curves && ch > 0) spectrum.emplace(rate, ch);
+    if (s.curves && ch > 0) spectrum.emplace(rate, ch, /*overlap=*/false);
     std::optional<dsp::TruePeakCheckStream> check;
     if (s.ceiling_dbtp && s.plan.limiter) check.emplace(rate, ch, *s.ceiling_dbtp, n);
     r.delivered = Delivered{};

@@ -53,6 +53,7 @@ struct LtasAccumulator::Impl {
   int rate_hz = 0;
   int channels = 0;
   std::size_t n = 0;
+  std::size_t hop = 0;
   RealFftDouble plan;
   std::vector<double> window;
   double window_sum = 0;
@@ -62,10 +63,11 @@ struct LtasAccumulator::Impl {
   std::vector<double> sum;
   std::int64_t frames = 0;
 
-  Impl(int rate, int ch)
-      : rate_hz(rate), channels(ch), n(static_cast<std::size_t>(ltas_fft_size(rate))), plan(n), window(n),
+  Impl(int rate, int ch, bool overlap)
+      : rate_hz(rate), channels(ch), n(static_cast<std::size_t>(ltas_fft_size(rate))), hop(overlap ? n / 2 : n),
+        plan(n), window(n),
         frame(n), spec(n / 2 + 1), sum(n / 2 + 1, 0.0) {
-    // Periodic Hann: exact 50% overlap-add.
+    // Periodic Hann: exact overlap-add at 50%.
     for (std::size_t i = 0; i < n; ++i) {
       window[i] = 0.5 - 0.5 * std::cos(2.0 * std::numbers::pi * static_cast<double>(i) / static_cast<double>(n));
       window_sum += window[i];
@@ -78,7 +80,7 @@ struct LtasAccumulator::Impl {
     pending.push_back(mean);
     if (pending.size() == n) {
       transform(pending.data());
-      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n / 2));
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(hop));
     }
   }
 
@@ -90,9 +92,9 @@ struct LtasAccumulator::Impl {
   }
 };
 
-LtasAccumulator::LtasAccumulator(int rate_hz, int channels) {
+LtasAccumulator::LtasAccumulator(int rate_hz, int channels, bool overlap) {
   if (rate_hz <= 0 || channels <= 0) throw std::invalid_argument("LtasAccumulator: bad rate or channels");
-  impl_ = std::make_unique<Impl>(rate_hz, channels);
+  impl_ = std::make_unique<Impl>(rate_hz, channels, overlap);
 }
 LtasAccumulator::~LtasAccumulator() = default;
 LtasAccumulator::LtasAccumulator(LtasAccumulator&&) noexcept = default;

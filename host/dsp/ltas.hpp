@@ -32,11 +32,13 @@ struct Ltas {
 long ltas_fft_size(double rate_hz);
 
 // Accumulates the LTAS of one track fed in interleaved segments of any length: frames sit on a fixed grid of
-// hop fft_size / 2 from the first sample, so the result does not depend on how the track is segmented. A track
+// hop fft_size / 2 (or fft_size, see below) from the first sample, so the result does not depend on how the track is segmented. A track
 // shorter than one frame is measured as one zero-padded frame.
 class LtasAccumulator {
  public:
-  LtasAccumulator(int rate_hz, int channels);
+  // `overlap` false: frames side by side (hop fft_size) instead of at 50% overlap, for half the work; the edges of
+  // each frame weigh less, which a long-term average of music hardly shows (the report's plots use it).
+  LtasAccumulator(int rate_hz, int channels, bool overlap = true);
   ~LtasAccumulator();
   LtasAccumulator(LtasAccumulator&&) noexcept;
   LtasAccumulator& operator=(LtasAccumulator&&) noexcept;

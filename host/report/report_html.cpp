@@ -692,7 +692,12 @@ std::string summary(const json& report, const std::vector<TrackView>& tracks) {
             "compliant of " + grouped(judged), judged > 0 && noncompliant == 0 ? "good" : "");
   s += card("s-noncompliant", Opt(static_cast<double>(noncompliant)), grouped(noncompliant), "not compliant",
             noncompliant > 0 ? "bad" : "");
-  s += card("s-hours", hours, hours ? fixed(*hours, 2) : std::string(kDash), "hours of audio");
+  // Hours for a catalogue; under an hour, the clock (0.00 hours says nothing about a short run).
+  if (hours && *hours < 1.0) {
+    s += card("s-hours", hours, clock(*hours * 3600.0), "of audio");
+  } else {
+    s += card("s-hours", hours, hours ? fixed(*hours, 2) : std::string(kDash), "hours of audio");
+  }
   s += card("s-wall", wall_s, wall(wall_s), wall_sum ? "wall time (longest report)" : "wall time");
   if (wall_sum) s += card("s-wall-sum", wall_sum, wall(wall_sum), "wall time, all reports");
   if (speed) s += card("s-speed", speed, fixed(*speed, 1) + "\xC3\x97", "real time");

@@ -44,8 +44,8 @@ TEST(ReportCurves, GainReductionIsEachGroupsDeepestReduction) {
 // A sine's band stands out; white noise measures the same per band at two rates (the bands are the rate's own
 // integrals, not FFT bins), and rises 10 dB per decade (energy per band grows with the band's width).
 TEST(ReportCurves, SpectrumBandsDoNotDependOnTheRate) {
-  auto bands = [](const Planar& p, int rate) {
-    lathe::host::dsp::LtasAccumulator acc(rate, static_cast<int>(p.size()));
+  auto bands = [](const Planar& p, int rate, bool overlap = true) {
+    lathe::host::dsp::LtasAccumulator acc(rate, static_cast<int>(p.size()), overlap);
     std::vector<const float*> ptr;
     for (const auto& ch : p) ptr.push_back(ch.data());
     acc.add(ptr, static_cast<std::int64_t>(p[0].size()));
@@ -61,6 +61,11 @@ TEST(ReportCurves, SpectrumBandsDoNotDependOnTheRate) {
     EXPECT_NEAR(n44.db[i] - n96.db[i], 10.0 * std::log10(96000.0 / 44100.0), 0.6) << n44.hz[i] << " Hz";
   }
   EXPECT_NEAR(n44.db[50] - n44.db[44], 3.0, 0.6);  // an octave up: twice the width
+  // Frames side by side (the report's curves) measure what overlapping frames measure, with half the frames.
+  const auto side_by_side = bands(lathe::test::noise_planar(1, 44100 * 8, 3, 0.5), 44100, false);
+  for (std::size_t i = 30; i < n44.hz.size(); ++i) {
+    EXPECT_NEAR(side_by_side.db[i], n44.db[i], 0.6) << n44.hz[i] << " Hz";
+  }
   const Planar sine = lathe::test::make_signal(lathe::test::SignalKind::kSine, 1, 44100 * 4, 44100);
   const auto s = bands(sine, 44100);
   std::size_t top = 0;
