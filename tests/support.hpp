@@ -7,7 +7,9 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -125,5 +127,13 @@ inline RunResult run_lathe(const std::string& args, const std::string& prefix = 
 }
 
 inline std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// A whole file's bytes ("" when it cannot be read).
+inline std::string file_bytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream os;
+  os << in.rdbuf();
+  return os.str();
+}
 
 }  // namespace lathe::test

@@ -24,12 +24,6 @@ constexpr int kRate = 48000;
   return ::testing::AssertionFailure() << "expected to find \"" << part << "\" in:\n" << text;
 }
 
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 // A sine of peak level `dbfs` on every channel (in phase), `seconds` long.
 std::vector<std::vector<float>> sine(int channels, double seconds, double freq_hz, double dbfs, int rate_hz = kRate) {
@@ -65,7 +59,7 @@ struct SplitRun {
 SplitRun run_split(const TempDir& dir, const std::string& args) {
   const fs::path out = dir / "stdout.txt", err = dir / "stderr.txt";
   const RunResult r = run_lathe(args + " >" + q(out) + " 2>" + q(err) + "; exit $?");
-  return {r.exit_code, read_text(out), read_text(err)};
+  return {r.exit_code, file_bytes(out), file_bytes(err)};
 }
 
 nlohmann::json track_named(const nlohmann::json& doc, const fs::path& input) {
@@ -144,7 +138,7 @@ TEST(CliAnalyze, JsonHoldsEveryMeasureOfASineAndNullsForSilence) {
   const fs::path json = dir / "a.json";
   const RunResult r = run_lathe("analyze " + q(dir / "in") + " --json " + q(json));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string text = read_text(json);
+  const std::string text = file_bytes(json);
   EXPECT_FALSE(Has(text, "NaN"));
   EXPECT_FALSE(Has(text, "Infinity"));
   const nlohmann::json doc = nlohmann::json::parse(text);
@@ -265,7 +259,7 @@ TEST(CliAnalyze, CsvHasAHeaderAndOneQuotedRowPerTrack) {
   const fs::path csv = dir / "a.csv";
   const RunResult r = run_lathe("analyze " + q(dir / "in") + " --csv " + q(csv));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const std::string text = read_text(csv);
+  const std::string text = file_bytes(csv);
   EXPECT_TRUE(Has(text, "\"" + (dir / "in/tone, \"\"loud\"\".wav").string() + "\"")) << "paths are quoted";
   const auto rows = parse_csv(text);
   ASSERT_EQ(rows.size(), 3u) << text;
@@ -300,7 +294,7 @@ TEST(CliAnalyze, AlbumLoudnessLiesBetweenItsTracks) {
   const RunResult r = run_lathe("analyze " + q(dir / "in") + " --album --json " + q(json));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(Has(r.output, "album (2 track(s)): integrated "));
-  const nlohmann::json doc = nlohmann::json::parse(read_text(json));
+  const nlohmann::json doc = nlohmann::json::parse(file_bytes(json));
   const double soft = track_named(doc, dir / "in/1-soft.wav").at("integrated_lufs").get<double>();
   const double loud = track_named(doc, dir / "in/2-loud.wav").at("integrated_lufs").get<double>();
   ASSERT_TRUE(doc.contains("album"));
@@ -345,7 +339,7 @@ TEST(CliAnalyze, QualityProblemsAreFlaggedAndNonFiniteSamplesCounted) {
   const fs::path json = dir / "a.json";
   const RunResult r = run_lathe("analyze " + q(dir / "in") + " --json " + q(json));
   ASSERT_EQ(r.exit_code, 0) << "non-finite samples are reported, not refused\n" << r.output;
-  const nlohmann::json doc = nlohmann::json::parse(read_text(json));
+  const nlohmann::json doc = nlohmann::json::parse(file_bytes(json));
 
   const nlohmann::json c = track_named(doc, dir / "in/clipped.wav");
   EXPECT_TRUE(has_flag(c, "clipped")) << c.at("flags");
@@ -391,7 +385,7 @@ TEST(CliAnalyze, CorruptTruncatedEmptyAndMissingFilesAreSkippedWithExitOne) {
   EXPECT_TRUE(Has(r.output, "lathe: error: " + missing.string() + ": input not found"));
   EXPECT_TRUE(Has(r.output, "1 analysed, 4 failed"));
   EXPECT_TRUE(Has(row_for(r.output, (dir / "in/good.wav").string()), "-23.0"));
-  const nlohmann::json doc = nlohmann::json::parse(read_text(json));
+  const nlohmann::json doc = nlohmann::json::parse(file_bytes(json));
   EXPECT_EQ(doc.at("summary").at("failed"), 4);
   for (const fs::path& bad : {corrupt, cut, empty, missing}) {
     const nlohmann::json t = track_named(doc, bad);
@@ -449,7 +443,7 @@ TEST(CliAnalyze, EveryFormatLatheReadsIsAnalysed) {
   const fs::path json = dir / "a.json";
   const RunResult r = run_lathe("analyze " + q(dir / "in") + " --json " + q(json));
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  const nlohmann::json doc = nlohmann::json::parse(read_text(json));
+  const nlohmann::json doc = nlohmann::json::parse(file_bytes(json));
   EXPECT_EQ(doc.at("summary").at("analysed"), static_cast<int>(written.size()));
   for (const auto& [path, tolerance] : written) {
     SCOPED_TRACE(path.filename().string());

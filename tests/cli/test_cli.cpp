@@ -31,12 +31,6 @@ void make_wav(const fs::path& path, double seconds = 0.25, unsigned seed = 1, in
       << path;
 }
 
-std::string bytes_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 // Every regular file under `dir`, relative to it, sorted ("" entries never; an absent dir gives none).
 // The files under `dir`, but for lathe's resume records (OUTDIR/.lathe, see host/io/resume.hpp).
@@ -244,12 +238,12 @@ TEST(CliMaster, AlbumModeWritesTheAlbumFileAndCueSheet) {
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"My Album/01.wav", "My Album/02.wav",
                                                                 "My Album/My Album.cue", "My Album/My Album.wav"}));
-  const std::string cue = bytes_of(dir / "out/My Album/My Album.cue");
+  const std::string cue = file_bytes(dir / "out/My Album/My Album.cue");
   EXPECT_TRUE(Contains(cue, "FILE \"My Album.wav\" WAVE"));
   EXPECT_TRUE(Contains(cue, "TRACK 02 AUDIO"));
   const ReadBack album = read_audio(dir / "out/My Album/My Album.wav");
   EXPECT_EQ(album.planar[0].size(), static_cast<std::size_t>(4.5 * kRate));  // 2 s + 1 s gap + 1.5 s
-  const nlohmann::json j = nlohmann::json::parse(bytes_of(report));
+  const nlohmann::json j = nlohmann::json::parse(file_bytes(report));
   ASSERT_EQ(j.at("albums").size(), 1u);
   EXPECT_EQ(j.at("albums")[0].at("status"), "written");
   EXPECT_EQ(j.at("tracks")[0].at("delivery").at("gain_db"), j.at("tracks")[1].at("delivery").at("gain_db"));
@@ -353,7 +347,7 @@ TEST(CliMaster, ReportJsonDescribesEveryTrack) {
   const RunResult r = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "out") + " --report " + q(report));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   ASSERT_TRUE(fs::is_regular_file(report));
-  const nlohmann::json j = nlohmann::json::parse(bytes_of(report));
+  const nlohmann::json j = nlohmann::json::parse(file_bytes(report));
   EXPECT_EQ(j.at("schema"), "lathe.report/1");
   EXPECT_EQ(j.at("summary").at("written"), 2);
   EXPECT_EQ(j.at("summary").at("failed"), 0);
@@ -383,7 +377,7 @@ TEST(CliMaster, ReportRecordsFailedAndMissingInputs) {
   const RunResult r = run_lathe("master " + q(dir / "in") + " " + q(dir / "missing.wav") + " -o " + q(dir / "out") +
                                 " --report " + q(report));
   ASSERT_EQ(r.exit_code, 1) << r.output;
-  const nlohmann::json j = nlohmann::json::parse(bytes_of(report));
+  const nlohmann::json j = nlohmann::json::parse(file_bytes(report));
   EXPECT_EQ(j.at("summary").at("written"), 1);
   EXPECT_EQ(j.at("summary").at("failed"), 2);
   EXPECT_EQ(j.at("summary").at("tracks"), 3);
@@ -422,7 +416,7 @@ TEST(CliMaster, SingleThreadGivesTheSameBytes) {
   ASSERT_EQ(all.exit_code, 0) << all.output;
   for (const char* name : {"a.wav", "b.wav"}) {
     ASSERT_TRUE(fs::is_regular_file(dir / "one" / name));
-    EXPECT_EQ(bytes_of(dir / "one" / name), bytes_of(dir / "all" / name)) << name;
+    EXPECT_EQ(file_bytes(dir / "one" / name), file_bytes(dir / "all" / name)) << name;
   }
 }
 
@@ -541,7 +535,7 @@ TEST(CliUsage, OutputFolderThatIsAFileExitsWithTwo) {
   const RunResult r = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "afile"));
   EXPECT_EQ(r.exit_code, 2) << r.output;
   EXPECT_TRUE(Contains(r.output, "output folder"));
-  EXPECT_EQ(bytes_of(dir / "afile"), "x");
+  EXPECT_EQ(file_bytes(dir / "afile"), "x");
 }
 
 // ---- exit 3 and engine choice ------------------------------------------------------------------------------
@@ -589,7 +583,7 @@ TEST(CliOutputs, ExistingOutputsAreKeptWithoutOverwrite) {
   ASSERT_EQ(run_lathe(cmd).exit_code, 0);
   // Make the existing outputs recognisable so "untouched" is unambiguous.
   std::ofstream(dir / "out/a.wav", std::ios::binary) << "previous master A";
-  const std::string before_b = bytes_of(dir / "out/b.wav");
+  const std::string before_b = file_bytes(dir / "out/b.wav");
   struct stat st_b {};
   ASSERT_EQ(::stat((dir / "out/b.wav").c_str(), &st_b), 0);
 
@@ -597,8 +591,8 @@ TEST(CliOutputs, ExistingOutputsAreKeptWithoutOverwrite) {
   EXPECT_EQ(again.exit_code, 1) << again.output;
   EXPECT_TRUE(Contains(again.output, "--overwrite"));
   EXPECT_TRUE(Contains(again.output, (dir / "out/a.wav").string()));
-  EXPECT_EQ(bytes_of(dir / "out/a.wav"), "previous master A");
-  EXPECT_EQ(bytes_of(dir / "out/b.wav"), before_b);
+  EXPECT_EQ(file_bytes(dir / "out/a.wav"), "previous master A");
+  EXPECT_EQ(file_bytes(dir / "out/b.wav"), before_b);
   struct stat st_b2 {};
   ASSERT_EQ(::stat((dir / "out/b.wav").c_str(), &st_b2), 0);
   EXPECT_EQ(st_b2.st_ino, st_b.st_ino);
@@ -606,7 +600,7 @@ TEST(CliOutputs, ExistingOutputsAreKeptWithoutOverwrite) {
 
   const RunResult forced = run_lathe(cmd + " --overwrite");
   EXPECT_EQ(forced.exit_code, 0) << forced.output;
-  EXPECT_EQ(bytes_of(dir / "out/b.wav"), before_b) << "same input, same master";
+  EXPECT_EQ(file_bytes(dir / "out/b.wav"), before_b) << "same input, same master";
   EXPECT_TRUE(is_wav(read_audio(dir / "out/a.wav").format));
   EXPECT_EQ(read_audio(dir / "out/a.wav").format & SF_FORMAT_SUBMASK, SF_FORMAT_PCM_24);
   EXPECT_EQ(files_under(dir / "out"), (std::vector<std::string>{"a.wav", "b.wav"}));
@@ -637,7 +631,7 @@ TEST(CliOutputs, InputThatWouldMapOntoItselfIsRefusedAndUntouched) {
   TempDir dir;
   const fs::path input = dir / "x/a.wav";
   make_wav(input, 0.2, 1);
-  const std::string before = bytes_of(input);
+  const std::string before = file_bytes(input);
   const auto mtime = fs::last_write_time(input);
 
   for (const std::string& args : {"master " + q(input) + " -o " + q(dir / "x"),
@@ -649,7 +643,7 @@ TEST(CliOutputs, InputThatWouldMapOntoItselfIsRefusedAndUntouched) {
     EXPECT_NE(r.exit_code, 3) << r.output;
     EXPECT_TRUE(Contains(r.output, "lathe: error: "));
     EXPECT_TRUE(Contains(r.output, "input"));
-    EXPECT_EQ(bytes_of(input), before);
+    EXPECT_EQ(file_bytes(input), before);
     EXPECT_EQ(fs::last_write_time(input), mtime);
     EXPECT_EQ(files_under(dir / "x"), (std::vector<std::string>{"a.wav"}));
   }

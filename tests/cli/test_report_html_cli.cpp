@@ -16,14 +16,8 @@
 namespace lathe::test {
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
-nlohmann::json json_file(const fs::path& p) { return nlohmann::json::parse(slurp(p)); }
+nlohmann::json json_file(const fs::path& p) { return nlohmann::json::parse(file_bytes(p)); }
 
 int count(const std::string& text, const std::string& what) {
   int n = 0;
@@ -93,12 +87,12 @@ TEST_F(ReportHtmlCli, MasterWritesThePageAndItsJsonWithCurves) {
   EXPECT_GT(gr_max, 1.0);
   EXPECT_NEAR(gr_max, loud["delivery"]["gain_reduction"]["max_db"].get<double>(), 0.006);
   // The CSV has the new columns, the warnings and stages as words.
-  const std::string csv = slurp(dir_ / "r.csv");
+  const std::string csv = file_bytes(dir_ / "r.csv");
   EXPECT_NE(csv.find(",stages,warnings,engine,started_s,seconds\r\n"), std::string::npos) << csv.substr(0, 400);
   EXPECT_NE(csv.find("limiter; dither"), std::string::npos);
 
   // The page: one file, nothing fetched from anywhere, each track in the table, the hostile name as text.
-  const std::string html = slurp(dir_ / "r.html");
+  const std::string html = file_bytes(dir_ / "r.html");
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   for (const char* external : {"http://", "https://", "src=\"", "<link", "@import", "url("}) {
     EXPECT_EQ(html.find(external), std::string::npos) << external;
@@ -111,7 +105,7 @@ TEST_F(ReportHtmlCli, MasterWritesThePageAndItsJsonWithCurves) {
   // `lathe report html` from the JSON draws the same page.
   const RunResult again = run_lathe("report html " + q(dir_ / "r.json") + " -o " + q(dir_ / "again.html"));
   EXPECT_EQ(again.exit_code, 1) << again.output;  // a track failed
-  EXPECT_EQ(slurp(dir_ / "again.html"), html);
+  EXPECT_EQ(file_bytes(dir_ / "again.html"), html);
 
   // In a browser: the summary's numbers, the rows, the plots, and no element made from the file name.
   const std::string browser = find_chromium();
@@ -165,7 +159,7 @@ TEST_F(ReportHtmlCli, ShardsMergeIntoOnePageAndCurvesAreOptional) {
   const RunResult merged = run_lathe("report html " + q(dir_ / "s1.json") + " " + q(dir_ / "s2.json") + " -o " +
                                      q(dir_ / "all.html") + " --plots 1");
   ASSERT_EQ(merged.exit_code, 0) << merged.output;
-  const std::string html = slurp(dir_ / "all.html");
+  const std::string html = file_bytes(dir_ / "all.html");
   EXPECT_NE(html.find("a.wav"), std::string::npos);
   EXPECT_NE(html.find("b.wav"), std::string::npos);
   EXPECT_EQ(count(html, "data-plot=\"loudness\""), 1);  // --plots 1
@@ -176,7 +170,7 @@ TEST_F(ReportHtmlCli, ShardsMergeIntoOnePageAndCurvesAreOptional) {
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
   EXPECT_FALSE(json_file(dir_ / "plain.json")["tracks"][0].contains("curves"));
   ASSERT_EQ(run_lathe("report html " + q(dir_ / "plain.json") + " -o " + q(dir_ / "plain.html")).exit_code, 0);
-  const std::string table_only = slurp(dir_ / "plain.html");
+  const std::string table_only = file_bytes(dir_ / "plain.html");
   EXPECT_EQ(count(table_only, "data-plot="), 0);
   EXPECT_NE(table_only.find("--report-curves"), std::string::npos);  // the page says how to get plots
 

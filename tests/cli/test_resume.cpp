@@ -20,12 +20,6 @@
 namespace lathe::test {
 namespace {
 
-std::string bytes_of(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream os;
-  os << in.rdbuf();
-  return os.str();
-}
 
 // Starts `lathe master IN -o OUT -q --engine cpu` and returns its pid.
 pid_t start_master(const fs::path& in, const fs::path& out) {
@@ -70,7 +64,7 @@ TEST(Resume, KilledRunsRerunToCompleteIdenticalOutputs) {
   for (int i = 0; i < kTracks; ++i) {
     const std::string name = "t" + std::to_string(i) + ".wav";
     ASSERT_TRUE(fs::exists(dir / "out" / name)) << name;
-    EXPECT_TRUE(bytes_of(dir / "out" / name) == bytes_of(dir / "ref" / name)) << name << " differs from the reference";
+    EXPECT_TRUE(file_bytes(dir / "out" / name) == file_bytes(dir / "ref" / name)) << name << " differs from the reference";
   }
   // Nothing is left of the killed runs but the finished outputs and lathe's records.
   for (const auto& e : fs::recursive_directory_iterator(dir / "out")) {
@@ -106,7 +100,7 @@ TEST(Resume, ChangedInputsOrSettingsAreRedoneAndForeignOutputsKept) {
   { std::ofstream(dir / "out" / "t2.wav", std::ios::binary) << "edited by hand"; }
   r = run_lathe(cmd + " --profile transparent");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_EQ(bytes_of(dir / "out" / "t2.wav"), "edited by hand");
+  EXPECT_EQ(file_bytes(dir / "out" / "t2.wav"), "edited by hand");
   r = run_lathe(cmd + " --profile transparent --force");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("3 written"), std::string::npos) << r.output;
