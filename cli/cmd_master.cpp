@@ -422,10 +422,13 @@ int run_master(const MasterArgs& a) {
     job.replace_own = a.force || is_own_output(out_dir, job.output);
     write_pending_record(out_dir, job.output, fingerprint[k]);
   }
-  // Temporary files that killed runs left beside this run's outputs (never those of a live process).
+  // Temporary files that killed runs left beside this run's outputs and beside every record (a run killed while
+  // it wrote one), never those of a live process.
   int stale = 0;
-  for (std::size_t k = 0; k < plan.jobs.size(); ++k)
+  for (std::size_t k = 0; k < plan.jobs.size(); ++k) {
     if (!skipped[k]) stale += remove_stale_temporaries(plan.jobs[k].output);
+    stale += remove_stale_temporaries(resume_record_path(out_dir, plan.jobs[k].output));
+  }
   if (stale > 0 && !a.quiet)
     std::cerr << "lathe: removed " << stale << " temporary file(s) that interrupted runs had left in OUTDIR\n";
   if (a.force) options.overwrite = true;

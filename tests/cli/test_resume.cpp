@@ -76,6 +76,34 @@ TEST(Resume, KilledRunsRerunToCompleteIdenticalOutputs) {
   EXPECT_NE(r.output.find("0 written, 8 skipped"), std::string::npos) << r.output;
 }
 
+// A run killed while it wrote a record leaves the record's temporary file in OUTDIR/.lathe/state: the next run
+// removes it, for a track it redoes and for one it skips alike.
+TEST(Resume, TemporaryRecordsOfKilledRunsAreRemoved) {
+  TempDir dir;
+  fs::create_directories(dir / "in");
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(write_audio(dir / "in" / ("t" + std::to_string(i) + ".wav"), music_like(2, 44100, 44100, 5u + i),
+                            44100, SF_FORMAT_WAV | SF_FORMAT_PCM_24));
+  }
+  const std::string cmd = "master " + q(dir / "in") + " -o " + q(dir / "out") + " --engine cpu";
+  ASSERT_EQ(run_lathe(cmd).exit_code, 0);
+  const pid_t child = ::fork();  // a process that has ended: its pid names the "killed run"
+  if (child == 0) ::_exit(0);
+  ::waitpid(child, nullptr, 0);
+  const fs::path state = dir / "out" / ".lathe" / "state";
+  for (const char* name : {"t0", "t1"}) {
+    std::ofstream(state / ("." + std::string(name) + ".wav.json.lathe-tmp-" + std::to_string(child) + "-3")) << "{";
+  }
+  fs::remove(dir / "out" / "t1.wav");  // t1 is redone, t0 skipped
+  const RunResult r = run_lathe(cmd);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("1 written, 1 skipped"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("removed 2 temporary file(s)"), std::string::npos) << r.output;
+  for (const auto& e : fs::directory_iterator(state)) {
+    EXPECT_EQ(e.path().filename().string().find(".lathe-tmp-"), std::string::npos) << e.path();
+  }
+}
+
 TEST(Resume, ChangedInputsOrSettingsAreRedoneAndForeignOutputsKept) {
   TempDir dir;
   fs::create_directories(dir / "in");
