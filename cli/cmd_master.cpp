@@ -134,8 +134,13 @@ CLI::App* add_master(CLI::App& app, MasterArgs& a) {
                 "about 10 kB per track) in the JSON report, for lathe report html; costs a spectrum analysis of each "
                 "input and output");
   cmd->add_option("--report-plots", a.report_plots,
-                  "Tracks plotted in the HTML report at most: the problem tracks first (the table lists all)")
+                  "Tracks plotted in the HTML report at most: the problem tracks first")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}))
+      ->capture_default_str();
+  cmd->add_option("--report-rows", a.report_rows,
+                  "Tracks listed in the HTML report's table at most: the problem tracks first (the summary counts "
+                  "all, the CSV lists all)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}))
       ->capture_default_str();
   cmd->add_flag("--overwrite", a.overwrite, "Replace outputs that already exist (never an input)");
   cmd->add_flag("--force", a.force,
@@ -585,6 +590,7 @@ int run_master(const MasterArgs& a) {
       if (!a.report_html.empty()) {
         HtmlReportOptions html;
         html.max_plotted_tracks = a.report_plots;
+        html.max_table_rows = a.report_rows;
         write_text_atomically(a.report_html, report_html(j, html));
       }
     } catch (const Error& e) {

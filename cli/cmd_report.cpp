@@ -30,8 +30,12 @@ CLI::App* add_report(CLI::App& app, ReportArgs& a) {
               "--report-curves)");
   html->add_option("REPORT", a.inputs, "Report files written by lathe master --report")->required();
   html->add_option("-o,--output", a.output, "The HTML file (written atomically)")->required();
-  html->add_option("--plots", a.plots, "Tracks plotted at most: the problem tracks first (the table lists all)")
+  html->add_option("--plots", a.plots, "Tracks plotted at most: the problem tracks first")
       ->check(CLI::Range(std::size_t{0}, std::size_t{1000000}))
+      ->capture_default_str();
+  html->add_option("--rows", a.rows,
+                   "Tracks listed in the table at most: the problem tracks first (the summary counts all)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{10000000}))
       ->capture_default_str();
   html->footer("Exit codes:\n  0  written, every track written or skipped\n  1  written, some track failed\n"
                "  2  usage error, or a file that is not a lathe report: nothing written\n");
@@ -65,6 +69,7 @@ int run_report(const ReportArgs& a) {
   if (a.action == "html") {
     HtmlReportOptions html;
     html.max_plotted_tracks = a.plots;
+    html.max_table_rows = a.rows;
     write_text_atomically(a.output, report_html(merged, html));
     std::cout << "wrote " << a.output << ": " << s.value("tracks", 0) << " tracks, " << s.value("failed", 0)
               << " failed\n";

@@ -39,6 +39,7 @@ struct MasterArgs {
   std::string report_html;
   bool report_curves = false;  // curves in the JSON report (always with --report-html)
   std::size_t report_plots = 200;
+  std::size_t report_rows = 5000;
   bool overwrite = false;
   bool force = false;
   bool quiet = false;
@@ -88,6 +89,7 @@ struct ReportArgs {
   std::vector<std::string> inputs;
   std::string output;
   std::size_t plots = 200;  // html: tracks with plots at most
+  std::size_t rows = 5000;  // html: tracks in the table at most
 };
 CLI::App* add_report(CLI::App& app, ReportArgs& args);
 int run_report(const ReportArgs& args);

@@ -750,8 +750,17 @@ constexpr Column kColumns[] = {
     {"warnings", "warnings", true, "warnings, or the error of a failed track"},
 };
 
-std::string tracks_table(const std::vector<TrackView>& tracks, const std::vector<bool>& plotted) {
-  std::string s = "<h2>Tracks</h2><div class=\"wrap\"><table id=\"tracks\"><thead><tr>";
+std::string tracks_table(const std::vector<TrackView>& tracks, const std::vector<bool>& listed,
+                         const std::vector<bool>& plotted) {
+  const auto rows = static_cast<std::size_t>(std::count(listed.begin(), listed.end(), true));
+  std::string s = "<h2>Tracks</h2>";
+  if (rows < tracks.size()) {
+    s += "<p class=\"note\" id=\"rows-note\">The table lists " + grouped(static_cast<long long>(rows)) + " of " +
+         grouped(static_cast<long long>(tracks.size())) +
+         " tracks: the problem tracks first, then the others in report order. The CSV report (--report-csv) lists "
+         "every track.</p>";
+  }
+  s += "<div class=\"wrap\"><table id=\"tracks\"><thead><tr>";
   for (const Column& c : kColumns) {
     s += "<th data-key=\"" + std::string(c.key) + "\"" + (c.numeric ? " data-type=\"num\" class=\"n\"" : "") +
          " tabindex=\"0\" title=\"" + esc(c.help) + "\">" + esc(c.label) + "<span class=\"arrow\"></span></th>";
@@ -759,6 +768,7 @@ std::string tracks_table(const std::vector<TrackView>& tracks, const std::vector
   s += "</tr></thead><tbody>";
   auto num_cell = [](const Opt& v, int decimals) { return "<td class=\"n\"" + data_v(v) + ">" + fixed(v, decimals) + "</td>"; };
   for (const TrackView& t : tracks) {
+    if (!listed[t.index]) continue;
     std::string cls = t.bad() ? "bad" : t.status == "skipped" ? "skipped" : "";
     s += "<tr data-index=\"" + std::to_string(t.index) + "\"" + (cls.empty() ? "" : " class=\"" + cls + "\"") + ">";
     s += "<td class=\"n\" data-v=\"" + std::to_string(t.index) + "\">" + std::to_string(t.index + 1) + "</td>";
@@ -840,17 +850,35 @@ std::string track_section(const TrackView& t) {
 
 // Which tracks get plots: those with curves, problems first (failed or not compliant, then with warnings), then
 // the rest, each group in report order, at most `limit`.
-std::vector<const TrackView*> plot_order(const std::vector<TrackView>& tracks, std::size_t limit) {
+std::vector<const TrackView*> plot_order(const std::vector<TrackView>& tracks, const std::vector<bool>& listed,
+                                         std::size_t limit) {
   std::vector<const TrackView*> order;
   for (int group = 0; group < 3; ++group) {
     for (const TrackView& t : tracks) {
-      if (!t.has_curves) continue;
+      if (!t.has_curves || !listed[t.index]) continue;
       const int g = t.bad() ? 0 : !t.warnings.empty() ? 1 : 2;
       if (g == group) order.push_back(&t);
     }
   }
   if (order.size() > limit) order.resize(limit);
   return order;
+}
+
+// Which tracks the table lists: all when they fit, else the problem tracks (failed or not compliant, then with
+// warnings) and then the rest, each group in report order, at most `limit`.
+std::vector<bool> table_rows(const std::vector<TrackView>& tracks, std::size_t limit) {
+  std::vector<bool> listed(tracks.size(), tracks.size() <= limit);
+  if (tracks.size() <= limit) return listed;
+  std::size_t taken = 0;
+  for (int group = 0; group < 3 && taken < limit; ++group) {
+    for (const TrackView& t : tracks) {
+      const int g = t.bad() ? 0 : !t.warnings.empty() ? 1 : 2;
+      if (g != group || listed[t.index]) continue;
+      listed[t.index] = true;
+      if (++taken == limit) break;
+    }
+  }
+  return listed;
 }
 
 std::string albums_table(const json& report) {
@@ -886,7 +914,9 @@ std::string report_html(const nlohmann::json& report, const HtmlReportOptions& o
     tracks.reserve(list->size());
     for (std::size_t i = 0; i < list->size(); ++i) tracks.push_back(view_track((*list)[i], i, profile_ceiling));
   }
-  const std::vector<const TrackView*> order = plot_order(tracks, options.max_plotted_tracks);
+  const std::vector<bool> listed = table_rows(tracks, options.max_table_rows);
+  // Plotted tracks come from the listed ones, so that every plot has its row (and the row its link).
+  const std::vector<const TrackView*> order = plot_order(tracks, listed, options.max_plotted_tracks);
   std::vector<bool> plotted(tracks.size(), false);
   for (const TrackView* t : order) plotted[t->index] = true;
   const std::size_t with_curves =
@@ -900,7 +930,7 @@ std::string report_html(const nlohmann::json& report, const HtmlReportOptions& o
           esc(options.title) + "</title><style>" + kStyle + "</style></head><body>\n";
   page += header(report, options);
   page += summary(report, tracks);
-  page += tracks_table(tracks, plotted);
+  page += tracks_table(tracks, listed, plotted);
   page += albums_table(report);
 
   page += "<h2>Plots</h2>";

@@ -12,6 +12,10 @@ struct HtmlReportOptions {
   // Tracks with curves get a section of plots, at most this many: the problem tracks (failed, not compliant, then
   // with warnings) first, then the rest in report order. Keeps the page small for catalogue runs.
   std::size_t max_plotted_tracks = 200;
+  // The table lists at most this many tracks: the problem tracks first (failed, not compliant, with warnings),
+  // then the rest in report order, shown in report order. A page of 100,000 rows is about 70 MB and takes a
+  // browser minutes to open; the summary counts every track, and the CSV report lists them all.
+  std::size_t max_table_rows = 5000;
   std::string title = "lathe report";
 };
 

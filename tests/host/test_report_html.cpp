@@ -435,6 +435,32 @@ TEST(ReportHtml, PlotsProblemTracksFirstWithinTheLimit) {
   EXPECT_EQ(section_ids(scan_tags(report_html(sample_report(), none))).size(), 0u);
 }
 
+// A catalogue's page lists at most max_table_rows tracks: the problem tracks first, shown in report order, and
+// says so; plots are drawn only for listed tracks.
+TEST(ReportHtml, TableRowsAreCappedProblemTracksFirst) {
+  auto rows = [](const std::string& html) {
+    std::vector<std::string> out;
+    const std::string key = "<tr data-index=\"";
+    for (std::size_t at = html.find(key); at != std::string::npos; at = html.find(key, at + 1))
+      out.push_back(html.substr(at + key.size(), html.find('"', at + key.size()) - at - key.size()));
+    return out;
+  };
+  EXPECT_EQ(rows(report_html(sample_report())), (std::vector<std::string>{"0", "1", "2", "3", "4", "5"}));
+  EXPECT_EQ(report_html(sample_report()).find("id=\"rows-note\""), std::string::npos);
+  HtmlReportOptions four;
+  four.max_table_rows = 4;  // not compliant: 1 (target), 2 (failed), 5 (over its manifest ceiling); warned: 4
+  const std::string capped = report_html(sample_report(), four);
+  EXPECT_EQ(rows(capped), (std::vector<std::string>{"1", "2", "4", "5"}));
+  EXPECT_NE(capped.find("The table lists 4 of 6 tracks: the problem tracks first"), std::string::npos);
+  EXPECT_EQ(section_ids(scan_tags(capped)), (std::vector<std::string>{"track-1", "track-4"}));
+  HtmlReportOptions two;
+  two.max_table_rows = 2;
+  const std::string tight = report_html(sample_report(), two);
+  EXPECT_EQ(rows(tight), (std::vector<std::string>{"1", "2"}));
+  EXPECT_EQ(section_ids(scan_tags(tight)), (std::vector<std::string>{"track-1"}));
+  EXPECT_NE(tight.find("id=\"s-tracks\" data-v=\"6"), std::string::npos);  // the summary still counts all
+}
+
 TEST(ReportHtml, SaysWhenTheRunCollectedNoCurves) {
   json report = sample_report();
   for (json& t : report["tracks"]) t.erase("curves");
