@@ -35,6 +35,7 @@ std::string read_file(const fs::path& path) {
 // The flags every run needs. This machine has no network: without the ones that switch off background
 // connections (QUIC, component updates, sync), Chromium waits on them and never exits. The fresh profile keeps
 // runs independent, and the virtual time budget lets the page's scripts run before the DOM or pixels are taken.
+// Containers often give /dev/shm only 64 MB, where Chromium's renderer can crash: it uses /tmp instead.
 std::vector<std::string> base_argv(const std::string& browser, const fs::path& profile) {
   return {browser,
           "--headless",
@@ -45,6 +46,7 @@ std::vector<std::string> base_argv(const std::string& browser, const fs::path& p
           "--disable-background-networking",
           "--disable-component-update",
           "--disable-sync",
+          "--disable-dev-shm-usage",
           "--user-data-dir=" + profile.string(),
           "--virtual-time-budget=3000"};
 }

@@ -340,6 +340,11 @@ std::string report_csv(const nlohmann::json& report) {
       {"engine", {"engine"}},
       {"started_s", {"timing", "started_s"}},
       {"seconds", {"timing", "seconds"}},
+      {"input_lra_lu", {"input_loudness", "lra_lu"}},
+      {"input_sample_peak_dbfs", {"input_loudness", "sample_peak_dbfs"}},
+      {"output_short_term_max_lufs", {"output_loudness", "short_term_max_lufs"}},
+      {"output_sample_peak_dbfs", {"output_loudness", "sample_peak_dbfs"}},
+      {"output_correlation", {"output_loudness", "correlation"}},
   };
   std::string out;
   for (std::size_t c = 0; c < columns.size(); ++c) out += (c ? "," : "") + std::string(columns[c].first);

@@ -88,7 +88,10 @@ TEST_F(ReportHtmlCli, MasterWritesThePageAndItsJsonWithCurves) {
   EXPECT_NEAR(gr_max, loud["delivery"]["gain_reduction"]["max_db"].get<double>(), 0.006);
   // The CSV has the new columns, the warnings and stages as words.
   const std::string csv = file_bytes(dir_ / "r.csv");
-  EXPECT_NE(csv.find(",stages,warnings,engine,started_s,seconds\r\n"), std::string::npos) << csv.substr(0, 400);
+  EXPECT_NE(csv.find(",stages,warnings,engine,started_s,seconds,input_lra_lu,input_sample_peak_dbfs,"
+                     "output_short_term_max_lufs,output_sample_peak_dbfs,output_correlation\r\n"),
+            std::string::npos)
+      << csv.substr(0, 600);
   EXPECT_NE(csv.find("limiter; dither"), std::string::npos);
 
   // The page: one file, nothing fetched from anywhere, each track in the table, the hostile name as text.
