@@ -28,6 +28,7 @@
 #include "host/profile/profile.hpp"
 #include "host/stages/limiter_stage.hpp"
 #include "host/report/analysis_json.hpp"
+#include "host/util/text.hpp"
 
 namespace lathe::cli {
 namespace fs = std::filesystem;
@@ -247,12 +248,6 @@ void analyse_batched(const std::vector<std::string>& names, Engine& engine, bool
         if (!o.finished && o.got > 0) o.frames += o.got;
     }
   }
-}
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
 }
 
 std::string level(const std::optional<double>& v) { return v && std::isfinite(*v) ? fixed(*v, 1) : "-"; }

@@ -25,6 +25,7 @@
 #include "host/profile/profile.hpp"
 #include "host/report/report.hpp"
 #include "host/report/report_html.hpp"
+#include "host/util/text.hpp"
 
 namespace lathe::cli {
 namespace fs = std::filesystem;
@@ -201,12 +202,6 @@ std::vector<int> parse_gpus(const std::string& text, int count) {
 }
 
 namespace {
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 std::string lufs(const std::optional<double>& v) { return v ? fixed(*v, 1) : "gate"; }
 std::string db(double v) { return std::isfinite(v) ? fixed(v, 1) : "-inf"; }

@@ -7,15 +7,10 @@
 
 #include "host/errors.hpp"
 #include "host/io/audio_writer.hpp"
+#include "host/util/text.hpp"
 
 namespace lathe::host {
 namespace {
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 }  // namespace
 

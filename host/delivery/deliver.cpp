@@ -23,18 +23,13 @@
 #include "host/errors.hpp"
 #include "host/meter/meter.hpp"
 #include "host/report/curves.hpp"
+#include "host/util/text.hpp"
 
 namespace lathe::host {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 std::int64_t frames_of(const PlanarAudio& a) { return a.empty() ? 0 : static_cast<std::int64_t>(a[0].size()); }
 

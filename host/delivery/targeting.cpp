@@ -18,15 +18,10 @@
 
 #include "host/meter/meter.hpp"
 #include "kernels/gain.hpp"
+#include "host/util/text.hpp"
 
 namespace lathe::host {
 namespace {
-
-std::string fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 // out = premaster * gain (float gain rounded once from double; the kernel's multiply), then the limiter through
 // the engine; the statistics come from its gain curve.
