@@ -350,11 +350,12 @@ int run_master(const MasterArgs& a) {
   }
   // Temporary files that killed runs left beside this run's outputs and beside every record (a run killed while
   // it wrote one), never those of a live process.
-  int stale = 0;
+  std::vector<fs::path> finals;
   for (std::size_t k = 0; k < plan.jobs.size(); ++k) {
-    if (!skipped[k]) stale += remove_stale_temporaries(plan.jobs[k].output);
-    stale += remove_stale_temporaries(resume_record_path(out_dir, plan.jobs[k].output));
+    if (!skipped[k]) finals.push_back(plan.jobs[k].output);
+    finals.push_back(resume_record_path(out_dir, plan.jobs[k].output));
   }
+  const int stale = remove_stale_temporaries(finals);
   if (stale > 0 && !a.quiet)
     std::cerr << "lathe: removed " << stale << " temporary file(s) that interrupted runs had left in OUTDIR\n";
   if (a.force) options.overwrite = true;

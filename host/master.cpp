@@ -67,6 +67,8 @@ class FileTrack final : public TrackIo {
     if (ec)
       throw OutputError("cannot create output folder " + folder.string() + ": " + ec.message(),
                         "choose an output folder you can write to");
+    // An album file's leftovers from a killed run (a track's are swept once for the whole run, by the CLI).
+    if (sibling_) remove_stale_temporaries(job_.output);
     writer_ = std::make_unique<AudioWriter>(job_.output, spec, overwrite || job_.replace_own);
   }
   void write_pcm(const std::vector<const std::int32_t*>& planar, std::int64_t frames) override {
@@ -87,18 +89,22 @@ class FileTrack final : public TrackIo {
   std::unique_ptr<TrackIo> sibling_output(const std::string& file_name) const override {
     Job j;
     j.output = job_.output.parent_path() / file_name;
-    return std::make_unique<FileTrack>(std::move(j));
+    auto sibling = std::make_unique<FileTrack>(std::move(j));
+    sibling->sibling_ = true;
+    return sibling;
   }
   void write_sidecar(const std::string& file_name, const std::string& text, bool overwrite) override {
     const auto path = job_.output.parent_path() / file_name;
     std::error_code ec;
     if (!overwrite && std::filesystem::exists(path, ec))
       throw OutputError("output exists: " + path.string(), "pass --overwrite to replace it");
+    remove_stale_temporaries(path);
     write_text_atomically(path, text);
   }
 
  private:
   Job job_;
+  bool sibling_ = false;  // an album file beside the tracks (sibling_output)
   std::unique_ptr<AudioReader> reader_;
   std::unique_ptr<AudioWriter> writer_;
 };

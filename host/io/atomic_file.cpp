@@ -9,6 +9,8 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <set>
 
 #include "host/errors.hpp"
 
@@ -109,34 +111,54 @@ void write_text_atomically(const std::filesystem::path& path, const std::string&
   file.commit();
 }
 
+namespace {
+
+// The writer's process id in the rest of a temporary's name after ".lathe-tmp-" ("<pid>-<n>"); 0 when it is not
+// one.
+pid_t temporary_pid(const std::string& rest) {
+  const std::size_t dash = rest.find('-');
+  if (dash == std::string::npos || dash == 0) return 0;
+  pid_t pid = 0;
+  for (std::size_t i = 0; i < dash; ++i) {
+    if (rest[i] < '0' || rest[i] > '9' || pid > 100000000) return 0;
+    pid = pid * 10 + (rest[i] - '0');
+  }
+  return pid;
+}
+
+bool process_gone(pid_t pid) { return pid != ::getpid() && ::kill(pid, 0) != 0 && errno == ESRCH; }
+
+}  // namespace
+
 int remove_stale_temporaries(const std::filesystem::path& final_path) {
+  return remove_stale_temporaries(std::vector<std::filesystem::path>{final_path});
+}
+
+int remove_stale_temporaries(const std::vector<std::filesystem::path>& final_paths) {
   namespace fs = std::filesystem;
-  const std::string prefix = "." + final_path.filename().string() + ".lathe-tmp-";
-  fs::path folder = final_path.parent_path();
-  if (folder.empty()) folder = ".";
-  std::error_code ec;
-  if (!fs::is_directory(folder, ec)) return 0;
+  // The final names wanted in each folder.
+  std::map<fs::path, std::set<std::string>> wanted;
+  for (const fs::path& p : final_paths) {
+    fs::path folder = p.parent_path();
+    if (folder.empty()) folder = ".";
+    wanted[folder].insert(p.filename().string());
+  }
+  static const std::string kMark = ".lathe-tmp-";
   int removed = 0;
-  for (auto it = fs::directory_iterator(folder, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    const std::string name = it->path().filename().string();
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
-    // "<pid>-<n>": the writer's process id.
-    const std::string rest = name.substr(prefix.size());
-    const std::size_t dash = rest.find('-');
-    if (dash == std::string::npos || dash == 0) continue;
-    pid_t pid = 0;
-    bool digits = true;
-    for (std::size_t i = 0; i < dash; ++i) {
-      if (rest[i] < '0' || rest[i] > '9' || pid > 100000000) {
-        digits = false;
-        break;
-      }
-      pid = pid * 10 + (rest[i] - '0');
+  for (const auto& [folder, names] : wanted) {
+    std::error_code ec;
+    if (!fs::is_directory(folder, ec)) continue;
+    for (auto it = fs::directory_iterator(folder, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      // ".<final name>.lathe-tmp-<pid>-<n>" (the final name may itself hold ".lathe-tmp-": take the last one).
+      const std::string name = it->path().filename().string();
+      const std::size_t mark = name.rfind(kMark);
+      if (name.empty() || name[0] != '.' || mark == std::string::npos || mark < 2) continue;
+      if (!names.count(name.substr(1, mark - 1))) continue;
+      const pid_t pid = temporary_pid(name.substr(mark + kMark.size()));
+      if (pid <= 0 || !process_gone(pid)) continue;  // alive (or not ours to judge)
+      std::error_code rm;
+      if (fs::remove(it->path(), rm)) ++removed;
     }
-    if (!digits || pid <= 0) continue;
-    if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to judge)
-    std::error_code rm;
-    if (fs::remove(it->path(), rm)) ++removed;
   }
   return removed;
 }

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace lathe::host {
 
@@ -38,6 +39,9 @@ class AtomicFile {
 // (".<name>.lathe-tmp-<pid>-<n>" whose process no longer runs on this machine); returns how many. A temporary
 // file of a live process is never touched. Never throws.
 int remove_stale_temporaries(const std::filesystem::path& final_path);
+// The same for many final paths: each folder is read once, whatever the number of paths in it (a run of
+// 100,000 tracks into one folder reads it once, not 100,000 times).
+int remove_stale_temporaries(const std::vector<std::filesystem::path>& final_paths);
 
 // Writes `text` to `path` atomically (reports, manifests).
 void write_text_atomically(const std::filesystem::path& path, const std::string& text);

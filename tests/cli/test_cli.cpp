@@ -1,6 +1,7 @@
 // The lathe binary end to end: help and version, profiles, master on folders, exit codes 0-3, the report,
 // refusing to overwrite or to replace inputs, unwritable output folders and a full disk.
 #include <gtest/gtest.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -233,6 +234,14 @@ TEST(CliMaster, AlbumModeWritesTheAlbumFileAndCueSheet) {
   std::ofstream(profile) << "name = \"alb\"\n[targets]\nintegrated_lufs = -16.0\nceiling_dbtp = -1.0\n"
                             "[album]\ngap_s = 1.0\nalbum_file = true\n";
   const fs::path report = dir / "r.json";
+  // What a run killed while writing the album file and its CUE sheet left: removed by this one.
+  const pid_t gone = ::fork();
+  if (gone == 0) ::_exit(0);
+  ::waitpid(gone, nullptr, 0);
+  fs::create_directories(dir / "out/My Album");
+  for (const char* name : {".My Album.wav.lathe-tmp-", ".My Album.cue.lathe-tmp-"}) {
+    std::ofstream(dir / "out/My Album" / (name + std::to_string(gone) + "-0")) << "partial";
+  }
   const RunResult r = run_lathe("master " + q(dir / "in") + " -o " + q(dir / "out") + " --album --profile " +
                                 q(profile) + " --report " + q(report));
   ASSERT_EQ(r.exit_code, 0) << r.output;

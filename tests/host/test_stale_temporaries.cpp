@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "host/io/atomic_file.hpp"
 #include "tests/support.hpp"
@@ -35,6 +36,36 @@ TEST(StaleTemporaries, OnlyThoseOfDeadProcessesAreRemoved) {
   EXPECT_TRUE(fs::exists(dir / ".song.wav.lathe-tmp-x-0"));
   EXPECT_TRUE(fs::exists(dir / "song.wav"));
   EXPECT_EQ(host::remove_stale_temporaries(dir / "missing" / "x.wav"), 0);
+}
+
+// Many outputs in few folders: each folder read once, the same rule per name.
+TEST(StaleTemporaries, ManyOutputsInOneCall) {
+  TempDir dir;
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);
+  const std::string dead = std::to_string(child), live = std::to_string(::getppid());
+  fs::create_directories(dir / "a");
+  fs::create_directories(dir / "b");
+  std::vector<fs::path> finals;
+  for (int i = 0; i < 300; ++i) {
+    const std::string name = "t" + std::to_string(i) + ".wav";
+    finals.push_back(dir / (i % 2 ? "a" : "b") / name);
+    std::ofstream(dir / (i % 2 ? "a" : "b") / ("." + name + ".lathe-tmp-" + (i % 3 ? dead : live) + "-1")) << "x";
+  }
+  std::ofstream(dir / "a" / (".unlisted.wav.lathe-tmp-" + dead + "-1")) << "x";
+  finals.push_back(dir / "missing" / "x.wav");
+  EXPECT_EQ(host::remove_stale_temporaries(finals), 200);  // the dead process's, not the live one's (i % 3 == 0)
+  int left = 0;
+  for (const char* folder : {"a", "b"})
+    for (const auto& e : fs::directory_iterator(dir / folder)) {
+      ++left;
+      EXPECT_TRUE(e.path().filename().string().find(".lathe-tmp-" + live + "-") != std::string::npos ||
+                  e.path().filename().string().rfind(".unlisted.wav", 0) == 0)
+          << e.path();
+    }
+  EXPECT_EQ(left, 101);
 }
 
 }  // namespace
