@@ -3,8 +3,9 @@
 #include <atomic>
 #include <cstring>
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
+#include "host/util/cpu_features.hpp"
+
+#if defined(LATHE_HAVE_AVX2_PATHS)
 #include <immintrin.h>
 #define LATHE_HAVE_SHA_NI 1
 #endif
@@ -156,15 +157,6 @@ __attribute__((target("sha,sse4.1,ssse3"))) void compress_sha_ni(std::array<std:
   _mm_storeu_si128(reinterpret_cast<__m128i*>(state.data() + 4), _mm_alignr_epi8(cdgh_r, abef_r, 8));  // e f g h
 }
 
-bool cpu_has_sha_ni() {
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-  const bool sse41 = (c & (1u << 19)) != 0, ssse3 = (c & (1u << 9)) != 0;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return sse41 && ssse3 && (b & (1u << 29)) != 0;
-}
-#else
-bool cpu_has_sha_ni() { return false; }
 #endif
 
 std::atomic<bool> g_allow_extensions{true};
@@ -172,8 +164,7 @@ std::atomic<bool> g_allow_extensions{true};
 } // namespace
 
 bool sha256_uses_cpu_extensions() {
-  static const bool present = cpu_has_sha_ni();
-  return present && g_allow_extensions.load(std::memory_order_relaxed);
+  return cpu_has_sha() && g_allow_extensions.load(std::memory_order_relaxed);
 }
 
 void sha256_allow_cpu_extensions(bool allow) { g_allow_extensions.store(allow, std::memory_order_relaxed); }
