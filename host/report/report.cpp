@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <map>
 #include <set>
-#include <string_view>
 
 #include "host/errors.hpp"
 
@@ -241,60 +240,40 @@ nlohmann::json merge_reports(const std::vector<nlohmann::json>& reports, const s
   return m;
 }
 
-std::string report_text(const nlohmann::json& report) {
-  const std::string text = report.dump(2);
-  std::string out;
-  out.reserve(text.size());
-  // Line by line: an opening "[" whose elements up to the matching "]" are all scalars (numbers, null) is joined.
-  auto is_scalar_line = [](std::string_view line) {
-    const std::size_t b = line.find_first_not_of(' ');
-    if (b == std::string_view::npos) return false;
-    std::string_view v = line.substr(b);
-    if (!v.empty() && v.back() == ',') v.remove_suffix(1);
-    if (v == "null") return true;
-    return !v.empty() && v.find_first_not_of("0123456789+-.eE") == std::string_view::npos;
-  };
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    std::size_t end = text.find('\n', pos);
-    if (end == std::string::npos) end = text.size();
-    const std::string_view line(text.data() + pos, end - pos);
-    if (!line.empty() && line.back() == '[') {
-      // Look ahead over scalar lines to a closing bracket line.
-      std::string joined(line);
-      std::size_t p = end + 1, count = 0;
-      bool ok = false;
-      while (p < text.size()) {
-        std::size_t e = text.find('\n', p);
-        if (e == std::string::npos) e = text.size();
-        const std::string_view l(text.data() + p, e - p);
-        const std::size_t b = l.find_first_not_of(' ');
-        if (b != std::string_view::npos && l[b] == ']') {
-          ok = count > 0;
-          if (ok) {
-            joined += l.substr(b);
-            end = e;
-          }
-          break;
-        }
-        if (!is_scalar_line(l)) break;
-        const std::size_t lb = l.find_first_not_of(' ');
-        joined += std::string(l.substr(lb)) + (l.back() == ',' ? " " : "");
-        ++count;
-        p = e + 1;
-      }
-      if (ok) {
-        out += joined;
-        out += '\n';
-        pos = end + 1;
-        continue;
-      }
-    }
-    out += line;
-    out += '\n';
-    pos = end + 1;
+namespace {
+
+// report_text's writer: JSON's own indentation of two spaces, but an array of numbers and nulls on one line.
+void write_indented(const nlohmann::json& v, int indent, std::string& out) {
+  const auto scalar = [](const nlohmann::json& e) { return e.is_number() || e.is_null(); };
+  const bool compound = (v.is_object() || v.is_array()) && !v.empty();
+  if (!compound) {
+    out += v.dump();
+    return;
   }
-  return out;
+  if (v.is_array() && std::all_of(v.begin(), v.end(), scalar)) {
+    out += '[';
+    for (std::size_t i = 0; i < v.size(); ++i) out += (i ? ", " : "") + v[i].dump();
+    out += ']';
+    return;
+  }
+  const std::string pad(static_cast<std::size_t>(indent + 2), ' ');
+  out += v.is_object() ? "{\n" : "[\n";
+  bool first = true;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    out += (first ? "" : ",\n") + pad;
+    if (v.is_object()) out += nlohmann::json(it.key()).dump() + ": ";
+    write_indented(*it, indent + 2, out);
+    first = false;
+  }
+  out += '\n' + std::string(static_cast<std::size_t>(indent), ' ') + (v.is_object() ? '}' : ']');
+}
+
+}  // namespace
+
+std::string report_text(const nlohmann::json& report) {
+  std::string out;
+  write_indented(report, 0, out);
+  return out + "\n";
 }
 
 std::string report_csv(const nlohmann::json& report) {
