@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sndfile.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -127,6 +128,14 @@ inline RunResult run_lathe(const std::string& args, const std::string& prefix = 
 }
 
 inline std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// The id of a process that has ended and been reaped: what a killed run's temporary files are named after.
+inline pid_t ended_process_id() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  if (child > 0) ::waitpid(child, nullptr, 0);
+  return child;
+}
 
 // A whole file's bytes ("" when it cannot be read).
 inline std::string file_bytes(const fs::path& path) {

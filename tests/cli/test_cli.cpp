@@ -1,7 +1,6 @@
 // The lathe binary end to end: help and version, profiles, master on folders, exit codes 0-3, the report,
 // refusing to overwrite or to replace inputs, unwritable output folders and a full disk.
 #include <gtest/gtest.h>
-#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -235,9 +234,8 @@ TEST(CliMaster, AlbumModeWritesTheAlbumFileAndCueSheet) {
                             "[album]\ngap_s = 1.0\nalbum_file = true\n";
   const fs::path report = dir / "r.json";
   // What a run killed while writing the album file and its CUE sheet left: removed by this one.
-  const pid_t gone = ::fork();
-  if (gone == 0) ::_exit(0);
-  ::waitpid(gone, nullptr, 0);
+  const pid_t gone = ended_process_id();
+  ASSERT_GT(gone, 0);
   fs::create_directories(dir / "out/My Album");
   for (const char* name : {".My Album.wav.lathe-tmp-", ".My Album.cue.lathe-tmp-"}) {
     std::ofstream(dir / "out/My Album" / (name + std::to_string(gone) + "-0")) << "partial";

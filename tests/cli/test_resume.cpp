@@ -87,9 +87,8 @@ TEST(Resume, TemporaryRecordsOfKilledRunsAreRemoved) {
   }
   const std::string cmd = "master " + q(dir / "in") + " -o " + q(dir / "out") + " --engine cpu";
   ASSERT_EQ(run_lathe(cmd).exit_code, 0);
-  const pid_t child = ::fork();  // a process that has ended: its pid names the "killed run"
-  if (child == 0) ::_exit(0);
-  ::waitpid(child, nullptr, 0);
+  const pid_t child = ended_process_id();  // its pid names the "killed run"
+  ASSERT_GT(child, 0);
   const fs::path state = dir / "out" / ".lathe" / "state";
   for (const char* name : {"t0", "t1"}) {
     std::ofstream(state / ("." + std::string(name) + ".wav.json.lathe-tmp-" + std::to_string(child) + "-3")) << "{";

@@ -17,10 +17,8 @@ namespace {
 TEST(StaleTemporaries, OnlyThoseOfDeadProcessesAreRemoved) {
   TempDir dir;
   // A process id that certainly is not running: a child that has exited and been reaped.
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
+  const pid_t child = ended_process_id();
   ASSERT_GT(child, 0);
-  ::waitpid(child, nullptr, 0);
   const std::string dead = std::to_string(child), live = std::to_string(::getppid());
   const fs::path out = dir / "song.wav";
   for (const std::string& name : {".song.wav.lathe-tmp-" + dead + "-0", ".song.wav.lathe-tmp-" + dead + "-7",
@@ -41,10 +39,8 @@ TEST(StaleTemporaries, OnlyThoseOfDeadProcessesAreRemoved) {
 // Many outputs in few folders: each folder read once, the same rule per name.
 TEST(StaleTemporaries, ManyOutputsInOneCall) {
   TempDir dir;
-  const pid_t child = ::fork();
-  if (child == 0) ::_exit(0);
+  const pid_t child = ended_process_id();
   ASSERT_GT(child, 0);
-  ::waitpid(child, nullptr, 0);
   const std::string dead = std::to_string(child), live = std::to_string(::getppid());
   fs::create_directories(dir / "a");
   fs::create_directories(dir / "b");
